@@ -1,0 +1,48 @@
+"""Liveness with real checks: a database query, a cache round trip, and the broker when configured."""
+
+import logging
+import uuid
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.http import JsonResponse
+
+logger = logging.getLogger(__name__)
+
+
+def _check_database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+
+
+def _check_cache() -> None:
+    key = f"healthz:{uuid.uuid4().hex}"
+    cache.set(key, "ok", timeout=10)
+    if cache.get(key) != "ok":
+        raise RuntimeError("cache did not return what was stored")
+    cache.delete(key)
+
+
+def _check_broker() -> None:
+    from config.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
+
+
+def healthz(request):
+    checks = {"database": _check_database, "cache": _check_cache}
+    if settings.CELERY_BROKER_URL:
+        checks["broker"] = _check_broker
+    results = {}
+    for name, check in checks.items():
+        try:
+            check()
+            results[name] = "ok"
+        except Exception as exc:  # a health check reports every failure, whatever its type
+            logger.warning("health check %s failed: %s", name, exc)
+            results[name] = "error"
+    healthy = all(value == "ok" for value in results.values())
+    return JsonResponse({"status": "ok" if healthy else "error", "checks": results}, status=200 if healthy else 503)

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class RankingsConfig(AppConfig):
+    name = "apps.rankings"
+    label = "rankings"

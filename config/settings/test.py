@@ -1,0 +1,17 @@
+"""The test suite: real MariaDB/MySQL and Redis from the environment, with local defaults."""
+
+import os
+
+os.environ.setdefault("DATABASE_URL", "mysql://root@127.0.0.1:3306/test")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
+
+from .base import *  # noqa: E402,F403
+from .base import DATABASES, env  # noqa: E402
+
+# Several suites may share one server (parallel developers, CI): each picks its own test database.
+DATABASES["default"].setdefault("TEST", {})["NAME"] = env("TEST_DATABASE_NAME", default="test_flashcart")
+DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+DATA_PLATFORM_SECRET = "test-data-platform-secret"

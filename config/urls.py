@@ -1,0 +1,37 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from apps.core.health import healthz
+
+api_v1 = [
+    path("", include("apps.accounts.api_urls")),
+    path("", include("apps.catalog.api_urls")),
+    path("", include("apps.wallets.api_urls")),
+    path("", include("apps.coupons.api_urls")),
+    path("", include("apps.cart.api_urls")),
+    path("", include("apps.orders.api_urls")),
+    path("schema", SpectacularAPIView.as_view(), name="schema"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+]
+
+urlpatterns = [
+    path("api/v1/", include((api_v1, "api"))),
+    path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
+    path("", include("django_prometheus.urls")),
+    path("accounts/", include("apps.accounts.urls")),
+    path("products/", include("apps.catalog.urls")),
+    path("cart/", include("apps.cart.urls")),
+    path("", include("apps.orders.urls")),
+    path("wallet/", include("apps.wallets.urls")),
+    path("coupons/", include("apps.coupons.urls")),
+    path("", include("apps.catalog.home_urls")),
+]
+
+if settings.DEBUG:
+    urlpatterns.append(path("dev/", include("apps.outbox.dev_urls")))
+
+handler404 = "apps.core.views.page_not_found"
+handler500 = "apps.core.views.server_error"
