@@ -1,0 +1,189 @@
+"""Catalog and staff-product endpoints of API.md. Thin: parse, call a selector or service, serialize."""
+
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny, IsAdminUser
+from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
+from rest_framework.views import APIView
+
+from apps.catalog import selectors, services
+from apps.catalog.filters import ORDERING_LABELS
+from apps.catalog.models import Category, Product
+from apps.core.pagination import PageNumberPagination
+from apps.core.schema import error_responses
+
+MAX_AMOUNT = services.MAX_AMOUNT
+
+
+class CategoryOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Category
+        fields = ["id", "name", "slug"]
+
+
+class ProductOutput(serializers.ModelSerializer):
+    """API.md's Product; other apps embed it (cart lines, rankings)."""
+
+    currency = serializers.SerializerMethodField()
+    category = CategoryOutput(allow_null=True)
+    image_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Product
+        fields = ["id", "sku", "name", "slug", "description", "price", "currency", "stock", "category", "image_url"]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_currency(self, product: Product) -> str:
+        return settings.CURRENCY
+
+    @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
+    def get_image_url(self, product: Product) -> str | None:
+        return product.image_url or None
+
+
+class ProductPageOutput(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = ProductOutput(many=True)
+
+
+class StrictFieldsInput(serializers.Serializer):
+    """Refuses fields it does not know, so a typo (or `stock` in a PATCH) is a 400, not a silent no-op."""
+
+    def validate(self, attrs):
+        unknown = sorted(set(self.initial_data) - set(self.fields)) if isinstance(self.initial_data, dict) else []
+        if unknown:
+            raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return attrs
+
+
+def _amount(**kwargs) -> serializers.IntegerField:
+    return serializers.IntegerField(min_value=0, max_value=MAX_AMOUNT, **kwargs)
+
+
+class CategoryListApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses={200: CategoryOutput(many=True)}, tags=["catalog"])
+    def get(self, request):
+        return Response(CategoryOutput(selectors.list_categories(), many=True).data)
+
+
+class ProductListApi(APIView):
+    permission_classes = [AllowAny]
+
+    class Params(serializers.Serializer):
+        page = serializers.IntegerField(min_value=1, default=1)
+        page_size = serializers.IntegerField(min_value=1, default=PageNumberPagination.page_size)
+
+        def validate_page_size(self, value: int) -> int:
+            return min(value, PageNumberPagination.max_page_size)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("category", str, description="Category slug."),
+            OpenApiParameter("q", str, description="Text in the name or description."),
+            OpenApiParameter("min_price", int, description="Minor units, inclusive."),
+            OpenApiParameter("max_price", int, description="Minor units, inclusive."),
+            OpenApiParameter("in_stock", bool, description="`true`: only products with stock."),
+            OpenApiParameter("ordering", str, enum=list(ORDERING_LABELS), description="Default `newest`."),
+            OpenApiParameter("page", int, description="From 1; past the last page → 404."),
+            OpenApiParameter("page_size", int, description="Default 20, at most 100 (larger values are clamped)."),
+        ],
+        responses={200: ProductPageOutput, **error_responses(400, 404)},
+        tags=["catalog"],
+    )
+    def get(self, request):
+        params = self.Params(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        page_size = params.validated_data["page_size"]
+        page = selectors.product_page(filters=request.query_params, page=params.validated_data["page"], page_size=page_size)
+        return Response(
+            {
+                "count": page.count,
+                "next": self._page_link(request, page.next_page_number) if page.has_next else None,
+                "previous": self._page_link(request, page.previous_page_number) if page.has_previous else None,
+                "results": ProductOutput(page.products, many=True).data,
+            }
+        )
+
+    @staticmethod
+    def _page_link(request, number: int) -> str:
+        url = request.build_absolute_uri()
+        return remove_query_param(url, "page") if number == 1 else replace_query_param(url, "page", number)
+
+
+class ProductDetailApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses={200: ProductOutput, **error_responses(404)}, tags=["catalog"])
+    def get(self, request, product_id: int):
+        return Response(ProductOutput(selectors.get_product(product_id=product_id)).data)
+
+
+class StaffProductCreateApi(APIView):
+    permission_classes = [IsAdminUser]
+
+    class Input(StrictFieldsInput):
+        sku = serializers.CharField(max_length=64)
+        name = serializers.CharField(max_length=200)
+        price = _amount()
+        stock = _amount()
+        category_id = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+        description = serializers.CharField(required=False, allow_blank=True, default="")
+
+    @extend_schema(request=Input, responses={201: ProductOutput, **error_responses(400, 401, 403)}, tags=["staff"])
+    def post(self, request):
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        product = services.create_product(**data.validated_data)
+        return Response(ProductOutput(product).data, status=status.HTTP_201_CREATED)
+
+
+class StaffProductUpdateApi(APIView):
+    permission_classes = [IsAdminUser]
+
+    class Input(StrictFieldsInput):
+        name = serializers.CharField(max_length=200, required=False)
+        price = _amount(required=False)
+        description = serializers.CharField(required=False, allow_blank=True)
+        is_active = serializers.BooleanField(required=False)
+
+    @extend_schema(request=Input, responses={200: ProductOutput, **error_responses(400, 401, 403, 404)}, tags=["staff"])
+    def patch(self, request, product_id: int):
+        data = self.Input(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        product = services.update_product(product_id=product_id, **data.validated_data)
+        return Response(ProductOutput(product).data)
+
+
+class StaffProductStockApi(APIView):
+    permission_classes = [IsAdminUser]
+
+    class Input(StrictFieldsInput):
+        delta = serializers.IntegerField(min_value=-MAX_AMOUNT, max_value=MAX_AMOUNT)
+        reason = serializers.CharField(max_length=255)
+
+        def validate_delta(self, value: int) -> int:
+            if value == 0:
+                raise serializers.ValidationError("Must not be 0.")
+            return value
+
+    @extend_schema(
+        request=Input,
+        responses={
+            200: ProductOutput,
+            **error_responses(400, 401, 403, 404, 409, s409="OUT_OF_STOCK: the stock would go below 0; nothing changed."),
+        },
+        tags=["staff"],
+    )
+    def post(self, request, product_id: int):
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        product = services.adjust_stock(product_id=product_id, actor=request.user, **data.validated_data)
+        return Response(ProductOutput(product).data)

@@ -1,0 +1,61 @@
+"""The product-list filters of API.md, shared by the API and the storefront list page."""
+
+import django_filters
+from django import forms
+from django.db.models import Q
+
+from apps.catalog.models import Product
+
+MAX_AMOUNT = 2_147_483_647
+
+# ordering value → ORDER BY; every ordering ends with the primary key so pages never overlap.
+ORDERINGS = {
+    "newest": ("-created_at", "-id"),
+    "price": ("price", "id"),
+    "-price": ("-price", "-id"),
+    "name": ("name", "id"),
+    "-name": ("-name", "-id"),
+}
+ORDERING_LABELS = {
+    "newest": "Newest first",
+    "price": "Price: low to high",
+    "-price": "Price: high to low",
+    "name": "Name: A to Z",
+    "-name": "Name: Z to A",
+}
+
+
+class AmountFilter(django_filters.NumberFilter):
+    """A whole amount in minor units (DRF's default would accept decimals)."""
+
+    field_class = forms.IntegerField
+
+
+class ProductFilter(django_filters.FilterSet):
+    category = django_filters.CharFilter(field_name="category__slug", max_length=100)
+    q = django_filters.CharFilter(method="search", max_length=100)
+    min_price = AmountFilter(field_name="price", lookup_expr="gte", min_value=0, max_value=MAX_AMOUNT)
+    max_price = AmountFilter(field_name="price", lookup_expr="lte", min_value=0, max_value=MAX_AMOUNT)
+    # `true`/`false` (or 1/0); anything else is a 400 rather than being silently ignored.
+    in_stock = django_filters.TypedChoiceFilter(
+        choices=[("true", "true"), ("false", "false"), ("1", "1"), ("0", "0")],
+        coerce=lambda value: value in ("true", "1"),
+        method="filter_in_stock",
+    )
+    ordering = django_filters.ChoiceFilter(choices=list(ORDERING_LABELS.items()), method="order")
+
+    class Meta:
+        model = Product
+        fields = ["category", "q", "min_price", "max_price", "in_stock", "ordering"]
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(name__icontains=value) | Q(description__icontains=value))
+
+    def filter_in_stock(self, queryset, name, value):
+        return queryset.filter(stock__gt=0) if value else queryset
+
+    def order(self, queryset, name, value):
+        return queryset.order_by(*ORDERINGS[value])

@@ -1,0 +1,38 @@
+"""OpenAPI helpers: the one error shape of API.md, for `extend_schema(responses=...)`.
+
+    @extend_schema(request=Input, responses={201: Output, **error_responses(400, 401)})
+"""
+
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
+
+
+class ErrorBody(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable machine-readable code, e.g. OUT_OF_STOCK.")
+    message = serializers.CharField(help_text="A sentence for people.")
+    details = serializers.DictField(help_text="Structured details; for VALIDATION_ERROR: field → list of messages.")
+
+
+class ErrorResponse(serializers.Serializer):
+    error = ErrorBody()
+
+
+_DESCRIPTIONS = {
+    400: "VALIDATION_ERROR: a field is missing or not valid (details: field → messages).",
+    401: "NOT_AUTHENTICATED or INVALID_CREDENTIALS.",
+    403: "PERMISSION_DENIED.",
+    404: "NOT_FOUND.",
+    405: "METHOD_NOT_ALLOWED.",
+    409: "A conflict with the current state (OUT_OF_STOCK, INSUFFICIENT_BALANCE, ...).",
+    422: "The request is understood but cannot be applied (COUPON_NOT_APPLICABLE, ...).",
+    429: "THROTTLED: too many requests; see the Retry-After header.",
+}
+
+
+def error_response(status: int, description: str | None = None) -> OpenApiResponse:
+    return OpenApiResponse(response=ErrorResponse, description=description or _DESCRIPTIONS.get(status, "Error."))
+
+
+def error_responses(*statuses: int, **descriptions: str) -> dict[int, OpenApiResponse]:
+    """{status: OpenApiResponse(ErrorResponse)}; override a description with e.g. `s409="OUT_OF_STOCK: ..."`."""
+    return {status: error_response(status, descriptions.get(f"s{status}")) for status in statuses}
