@@ -1,0 +1,92 @@
+"""Every change to a cart. The cart is a wish list: stock is checked again, under lock, at checkout."""
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+
+from apps.cart.models import Cart, CartItem
+from apps.catalog.models import Product
+from apps.core.errors import NotFound, OutOfStock, ProductUnavailable, ValidationError
+
+
+def validate_quantity(quantity, *, field: str = "quantity") -> int:
+    """A line quantity: an integer from 1 to ORDER_MAX_LINE_QUANTITY (bools and strings refused)."""
+    maximum = settings.ORDER_MAX_LINE_QUANTITY
+    if isinstance(quantity, bool) or not isinstance(quantity, int):
+        raise ValidationError(details={field: ["A whole number is required."]})
+    if quantity < 1:
+        raise ValidationError(details={field: ["Ensure this value is greater than or equal to 1."]})
+    if quantity > maximum:
+        raise ValidationError(details={field: [f"Ensure this value is less than or equal to {maximum}."]})
+    return quantity
+
+
+def _available_product(product_id) -> Product:
+    if isinstance(product_id, bool) or not isinstance(product_id, int):
+        raise ValidationError(details={"product_id": ["A whole number is required."]})
+    product = Product.objects.filter(pk=product_id, is_active=True).first()
+    if product is None:
+        raise ProductUnavailable(details={"product_id": product_id})
+    return product
+
+
+def _out_of_stock(product: Product, requested: int) -> OutOfStock:
+    return OutOfStock(
+        f"Only {max(product.stock, 0)} of {product.name} left.",
+        details={"product_id": product.pk, "requested": requested, "available": max(product.stock, 0)},
+    )
+
+
+def add_to_cart(*, user, product_id: int, quantity: int) -> CartItem:
+    """Add `quantity` units to the user's line of that product, creating the cart and line if needed.
+
+    Concurrent adds of one product meet on the unique (cart, product) row: get_or_create settles
+    who creates it, and the increase is a conditional UPDATE so the line never exceeds the stock.
+    """
+    validate_quantity(quantity)
+    product = _available_product(product_id)
+    if quantity > product.stock:
+        raise _out_of_stock(product, quantity)
+    limit = min(product.stock, settings.ORDER_MAX_LINE_QUANTITY)
+    with transaction.atomic():
+        cart, _ = Cart.objects.get_or_create(user=user)
+        item, created = CartItem.objects.get_or_create(cart=cart, product=product, defaults={"quantity": quantity})
+        if created:
+            return item
+        updated = CartItem.objects.filter(pk=item.pk, quantity__lte=limit - quantity).update(quantity=F("quantity") + quantity)
+        if not updated:
+            current = CartItem.objects.filter(pk=item.pk).values_list("quantity", flat=True).first() or 0
+            requested = current + quantity
+            if requested > product.stock:
+                raise _out_of_stock(product, requested)
+            raise ValidationError(
+                details={"quantity": [f"At most {settings.ORDER_MAX_LINE_QUANTITY} of one product per order."]}
+            )
+        item.refresh_from_db(fields=["quantity"])
+        return item
+
+
+def update_cart_item(*, user, item_id: int, quantity: int) -> CartItem:
+    """Set the quantity of one of the user's lines; another user's line is NOT_FOUND."""
+    validate_quantity(quantity)
+    item = CartItem.objects.select_related("product").filter(pk=item_id, cart__user=user).first()
+    if item is None:
+        raise NotFound("This item is not in your cart.")
+    if not item.product.is_active:
+        raise ProductUnavailable(details={"product_id": item.product_id})
+    if quantity > item.product.stock:
+        raise _out_of_stock(item.product, quantity)
+    if not CartItem.objects.filter(pk=item.pk).update(quantity=quantity):
+        raise NotFound("This item is not in your cart.")
+    item.quantity = quantity
+    return item
+
+
+def remove_cart_item(*, user, item_id: int) -> None:
+    deleted, _ = CartItem.objects.filter(pk=item_id, cart__user=user).delete()
+    if not deleted:
+        raise NotFound("This item is not in your cart.")
+
+
+def clear_cart(*, user) -> None:
+    CartItem.objects.filter(cart__user=user).delete()
