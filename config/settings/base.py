@@ -201,6 +201,11 @@ COUPON_REDIS_GATE = env.bool("COUPON_REDIS_GATE", default=True)
 COUPON_DEFAULT_VALID_DAYS = env.int("COUPON_DEFAULT_VALID_DAYS", default=30)
 IDEMPOTENCY_TTL = timedelta(hours=env.int("IDEMPOTENCY_TTL_HOURS", default=24))
 
+# --- Cart and orders ----------------------------------------------------------------------------
+ORDER_MAX_LINE_QUANTITY = env.int("ORDER_MAX_LINE_QUANTITY", default=1000)
+ORDER_MAX_LINES = env.int("ORDER_MAX_LINES", default=100)
+ORDER_LOCK_RETRIES = env.int("ORDER_LOCK_RETRIES", default=5)
+
 # --- Rankings -----------------------------------------------------------------------------------
 RANKINGS_INTERVAL_SECONDS = env.float("RANKINGS_INTERVAL_SECONDS", default=60.0)
 RANKINGS_WINDOWS = [1, 3, 7, 30]
