@@ -207,6 +207,10 @@ ORDER_MAX_LINES = env.int("ORDER_MAX_LINES", default=100)
 ORDER_LOCK_RETRIES = env.int("ORDER_LOCK_RETRIES", default=5)
 
 # --- Rankings -----------------------------------------------------------------------------------
+CELERY_BEAT_SCHEDULE["core-purge-idempotency-keys"] = {
+    "task": "apps.core.tasks.purge_expired_idempotency_keys",
+    "schedule": timedelta(hours=1),
+}
 RANKINGS_INTERVAL_SECONDS = env.float("RANKINGS_INTERVAL_SECONDS", default=60.0)
 RANKINGS_WINDOWS = [1, 3, 7, 30]
 
