@@ -200,6 +200,10 @@ WALLET_MAX_RETRIES = env.int("WALLET_MAX_RETRIES", default=10)
 COUPON_REDIS_GATE = env.bool("COUPON_REDIS_GATE", default=True)
 COUPON_DEFAULT_VALID_DAYS = env.int("COUPON_DEFAULT_VALID_DAYS", default=30)
 IDEMPOTENCY_TTL = timedelta(hours=env.int("IDEMPOTENCY_TTL_HOURS", default=24))
+CELERY_BEAT_SCHEDULE["core-purge-idempotency-keys"] = {
+    "task": "apps.core.tasks.purge_expired_idempotency_keys",
+    "schedule": timedelta(hours=1),
+}
 
 # --- Cart and orders ----------------------------------------------------------------------------
 ORDER_MAX_LINE_QUANTITY = env.int("ORDER_MAX_LINE_QUANTITY", default=1000)
@@ -207,10 +211,6 @@ ORDER_MAX_LINES = env.int("ORDER_MAX_LINES", default=100)
 ORDER_LOCK_RETRIES = env.int("ORDER_LOCK_RETRIES", default=5)
 
 # --- Rankings -----------------------------------------------------------------------------------
-CELERY_BEAT_SCHEDULE["core-purge-idempotency-keys"] = {
-    "task": "apps.core.tasks.purge_expired_idempotency_keys",
-    "schedule": timedelta(hours=1),
-}
 RANKINGS_INTERVAL_SECONDS = env.float("RANKINGS_INTERVAL_SECONDS", default=60.0)
 RANKINGS_WINDOWS = [1, 3, 7, 30]
 
