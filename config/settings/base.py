@@ -213,6 +213,15 @@ ORDER_LOCK_RETRIES = env.int("ORDER_LOCK_RETRIES", default=5)
 # --- Rankings -----------------------------------------------------------------------------------
 RANKINGS_INTERVAL_SECONDS = env.float("RANKINGS_INTERVAL_SECONDS", default=60.0)
 RANKINGS_WINDOWS = [1, 3, 7, 30]
+# Each run re-reads orders changed this long before its watermark: longer than any order transaction
+# plus clock skew between app servers, so rows that committed late are still seen.
+RANKINGS_OVERLAP_SECONDS = env.float("RANKINGS_OVERLAP_SECONDS", default=120.0)
+RANKINGS_BATCH_SIZE = env.int("RANKINGS_BATCH_SIZE", default=1000)
+RANKINGS_LOCK_SECONDS = env.int("RANKINGS_LOCK_SECONDS", default=600)
+CELERY_BEAT_SCHEDULE["rankings-aggregate-sales"] = {
+    "task": "apps.rankings.tasks.aggregate_sales",
+    "schedule": RANKINGS_INTERVAL_SECONDS,
+}
 
 # --- Logging ------------------------------------------------------------------------------------
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
