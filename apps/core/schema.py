@@ -3,8 +3,22 @@
     @extend_schema(request=Input, responses={201: Output, **error_responses(400, 401)})
 """
 
+import re
+
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
+
+
+class AutoSchema(SpectacularAutoSchema):
+    """Names a nested serializer after its outer class (`SignupApi.Input` → `SignupApiInput`).
+
+    Every view nests `Input`/`Output` serializers; without this they would all be one "Input"
+    component in the OpenAPI schema.
+    """
+
+    def get_serializer_name(self, serializer, direction):
+        return re.sub(r"\W", "", serializer.__class__.__qualname__.replace("<locals>", ""))
 
 
 class ErrorBody(serializers.Serializer):
