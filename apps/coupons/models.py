@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 
 class Coupon(models.Model):
@@ -51,7 +52,8 @@ class UserCoupon(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="coupons")
     coupon = models.ForeignKey(Coupon, on_delete=models.PROTECT, related_name="issued")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.AVAILABLE)
-    issued_at = models.DateTimeField(auto_now_add=True)
+    # Set by issue_coupon from the same instant as expires_at.
+    issued_at = models.DateTimeField(default=timezone.now, editable=False)
     expires_at = models.DateTimeField()
     used_order = models.ForeignKey("orders.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     used_at = models.DateTimeField(null=True, blank=True)
