@@ -199,6 +199,13 @@ WALLET_MAX_BALANCE = env.int("WALLET_MAX_BALANCE", default=100_000_000)
 WALLET_MAX_RETRIES = env.int("WALLET_MAX_RETRIES", default=10)
 COUPON_REDIS_GATE = env.bool("COUPON_REDIS_GATE", default=True)
 COUPON_DEFAULT_VALID_DAYS = env.int("COUPON_DEFAULT_VALID_DAYS", default=30)
+# The Redis gate is rebuilt from the database at least this often, so any drift heals by itself.
+COUPON_GATE_TTL_SECONDS = env.int("COUPON_GATE_TTL_SECONDS", default=600)
+COUPON_EXPIRE_INTERVAL_SECONDS = env.float("COUPON_EXPIRE_INTERVAL_SECONDS", default=300.0)
+CELERY_BEAT_SCHEDULE["coupons-expire-user-coupons"] = {
+    "task": "apps.coupons.tasks.expire_user_coupons",
+    "schedule": COUPON_EXPIRE_INTERVAL_SECONDS,
+}
 IDEMPOTENCY_TTL = timedelta(hours=env.int("IDEMPOTENCY_TTL_HOURS", default=24))
 CELERY_BEAT_SCHEDULE["core-purge-idempotency-keys"] = {
     "task": "apps.core.tasks.purge_expired_idempotency_keys",
