@@ -41,3 +41,35 @@ class ProductFactory(factory.django.DjangoModelFactory):
     stock = 10
     category = factory.SubFactory(CategoryFactory)
     is_active = True
+
+
+class CouponFactory(factory.django.DjangoModelFactory):
+    """An open campaign (no start or end) of 100 fixed-amount coupons."""
+
+    class Meta:
+        model = "coupons.Coupon"
+
+    name = factory.Sequence(lambda n: f"Campaign {n}")
+    discount_type = "fixed"
+    discount_value = 500
+    total_quantity = 100
+    valid_days = 30
+
+
+def _thirty_days_from_now():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    return timezone.now() + timedelta(days=30)
+
+
+class UserCouponFactory(factory.django.DjangoModelFactory):
+    """A coupon in a user's account, made directly (not through issue_coupon): for apply/use/restore tests."""
+
+    class Meta:
+        model = "coupons.UserCoupon"
+
+    user = factory.SubFactory(UserFactory)
+    coupon = factory.SubFactory(CouponFactory)
+    expires_at = factory.LazyFunction(_thirty_days_from_now)
