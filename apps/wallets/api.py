@@ -1,0 +1,108 @@
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.generics import ListAPIView
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.throttling import UserRateThrottle
+from rest_framework.views import APIView
+
+from apps.core.idempotency import HEADER as IDEMPOTENCY_HEADER
+from apps.core.idempotency import REPLAY_HEADER, idempotent
+from apps.core.schema import error_responses
+from apps.wallets import selectors, services
+
+
+class WalletChargeThrottle(UserRateThrottle):
+    """Per user, counted in Redis; the rate is REST_FRAMEWORK's DEFAULT_THROTTLE_RATES["wallet_charge"].
+
+    The rate is looked up per request (not frozen at import), so a settings override applies.
+    """
+
+    scope = "wallet_charge"
+
+    def get_rate(self):
+        return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """An integer that must arrive as a JSON number: "3", 3.0 and true are refused."""
+
+    default_error_messages = {"invalid": "A whole number is required."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class CurrencyMixin(serializers.Serializer):
+    currency = serializers.SerializerMethodField()
+
+    def get_currency(self, obj) -> str:
+        return settings.CURRENCY
+
+
+class TransactionOutput(CurrencyMixin):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    amount = serializers.IntegerField(help_text="Signed, minor units: positive adds to the balance.")
+    balance_after = serializers.IntegerField()
+    order_id = serializers.IntegerField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class WalletOutput(CurrencyMixin):
+    balance = serializers.IntegerField(help_text="Minor units.")
+
+
+class WalletApi(APIView):
+    @extend_schema(operation_id="wallet_retrieve", responses={200: WalletOutput, **error_responses(401)})
+    def get(self, request):
+        return Response(WalletOutput({"balance": selectors.wallet_balance(user=request.user)}).data)
+
+
+class WalletChargeApi(APIView):
+    throttle_classes = [WalletChargeThrottle]
+
+    class Input(serializers.Serializer):
+        amount = StrictIntegerField(help_text="Minor units, 1..WALLET_MAX_CHARGE; the balance may not exceed WALLET_MAX_BALANCE.")
+
+    class Output(CurrencyMixin):
+        balance = serializers.IntegerField()
+        transaction = TransactionOutput()
+
+    @extend_schema(
+        operation_id="wallet_charge",
+        request=Input,
+        parameters=[OpenApiParameter(IDEMPOTENCY_HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, description="At most 255 characters; see API.md.")],
+        responses={
+            200: OpenApiResponse(Output, description=f"Charged (or replayed, with header `{REPLAY_HEADER}: true`)."),
+            **error_responses(
+                400,
+                401,
+                409,
+                422,
+                429,
+                s409="IDEMPOTENCY_IN_PROGRESS or CONCURRENT_UPDATE (retries exhausted; nothing changed).",
+                s422="IDEMPOTENCY_KEY_REUSED: the key was used with a different body.",
+            ),
+        },
+    )
+    @idempotent
+    def post(self, request):
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        txn = services.charge_wallet(user=request.user, amount=data.validated_data["amount"])
+        return Response(self.Output({"balance": txn.wallet.balance, "transaction": txn}).data)
+
+
+@extend_schema(operation_id="wallet_transactions_list", responses={200: TransactionOutput(many=True), **error_responses(401, 404)})
+class WalletTransactionsApi(ListAPIView):
+    """The user's ledger, newest first, paginated (the default PageNumberPagination)."""
+
+    serializer_class = TransactionOutput
+
+    def get_queryset(self):
+        return selectors.wallet_transactions(user=self.request.user)
