@@ -1,3 +1,9 @@
+from django.urls import path
+
+from apps.wallets import views
+
 app_name = "wallets"
 
-urlpatterns = []
+urlpatterns = [
+    path("", views.wallet_detail, name="detail"),
+]
