@@ -1,0 +1,129 @@
+from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.cart.api import id_field, quantity_field
+from apps.core.idempotency import idempotent
+from apps.core.pagination import PageNumberPagination
+from apps.core.schema import error_responses
+from apps.orders import selectors, services
+from apps.orders.models import Order
+
+
+class OrderOutput(serializers.Serializer):
+    class Item(serializers.Serializer):
+        product_id = serializers.IntegerField()
+        product_name = serializers.CharField()
+        unit_price = serializers.IntegerField()
+        quantity = serializers.IntegerField()
+        line_total = serializers.IntegerField()
+
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=Order.Status.choices)
+    items = Item(many=True, source="items.all")
+    subtotal = serializers.IntegerField()
+    discount = serializers.IntegerField()
+    total = serializers.IntegerField()
+    currency = serializers.SerializerMethodField()
+    user_coupon_id = serializers.IntegerField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    paid_at = serializers.DateTimeField(allow_null=True)
+    cancelled_at = serializers.DateTimeField(allow_null=True)
+
+    def get_currency(self, obj) -> str:
+        return settings.CURRENCY
+
+
+class OrderPageOutput(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = OrderOutput(many=True)
+
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="At most 255 characters. The same key and body within 24 h replays the first response.",
+)
+
+
+class OrderListCreateApi(APIView):
+    class Input(serializers.Serializer):
+        class Line(serializers.Serializer):
+            product_id = id_field()
+            quantity = quantity_field()
+
+        items = serializers.ListField(child=Line(), required=False, allow_empty=False, max_length=settings.ORDER_MAX_LINES)
+        from_cart = serializers.BooleanField(required=False, default=False)
+        user_coupon_id = id_field(required=False, allow_null=True, default=None)
+        payment_method = serializers.ChoiceField(choices=Order.PaymentMethod.choices, default=Order.PaymentMethod.WALLET)
+
+        def validate(self, attrs):
+            if attrs["from_cart"] and "items" in attrs:
+                raise serializers.ValidationError({"items": ["Send either items or from_cart, not both."]})
+            if not attrs["from_cart"] and "items" not in attrs:
+                raise serializers.ValidationError({"items": ["This field is required."]})
+            return attrs
+
+    @extend_schema(
+        operation_id="orders_list",
+        parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+        responses={200: OrderPageOutput, **error_responses(401, 404)},
+    )
+    def get(self, request):
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(selectors.orders_for_user(user=request.user), request, view=self)
+        return paginator.get_paginated_response(OrderOutput(page, many=True).data)
+
+    @extend_schema(
+        operation_id="orders_create",
+        request=Input,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            201: OrderOutput,
+            **error_responses(
+                400,
+                401,
+                409,
+                422,
+                s409="OUT_OF_STOCK (details: product_id, requested, available), INSUFFICIENT_BALANCE (details: balance, required), "
+                "IDEMPOTENCY_IN_PROGRESS or CONCURRENT_UPDATE.",
+                s422="COUPON_NOT_APPLICABLE, PRODUCT_UNAVAILABLE (details: product_id) or IDEMPOTENCY_KEY_REUSED.",
+            ),
+        },
+    )
+    @idempotent
+    def post(self, request):
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        order = services.place_order(
+            user=request.user,
+            items=fields.get("items"),
+            from_cart=fields["from_cart"],
+            user_coupon_id=fields["user_coupon_id"],
+            payment_method=fields["payment_method"],
+        )
+        return Response(OrderOutput(order).data, status=status.HTTP_201_CREATED)
+
+
+class OrderDetailApi(APIView):
+    @extend_schema(operation_id="orders_retrieve", responses={200: OrderOutput, **error_responses(401, 404)})
+    def get(self, request, order_id: int):
+        return Response(OrderOutput(selectors.get_order_for_user(user=request.user, order_id=order_id)).data)
+
+
+class OrderCancelApi(APIView):
+    @extend_schema(
+        operation_id="orders_cancel",
+        request=None,
+        responses={200: OrderOutput, **error_responses(401, 404, 409, s409="ORDER_NOT_CANCELLABLE (or CONCURRENT_UPDATE).")},
+    )
+    def post(self, request, order_id: int):
+        order = services.cancel_order(user=request.user, order_id=order_id, actor=request.user)
+        return Response(OrderOutput(order).data)
