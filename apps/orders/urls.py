@@ -1,3 +1,12 @@
+from django.urls import path
+
+from apps.orders import views
+
 app_name = "orders"
 
-urlpatterns = []
+urlpatterns = [
+    path("checkout/", views.checkout, name="checkout"),
+    path("orders/", views.order_list, name="list"),
+    path("orders/<int:pk>/", views.order_detail, name="detail"),
+    path("orders/<int:pk>/cancel/", views.order_cancel, name="cancel"),
+]
