@@ -1,6 +1,6 @@
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
@@ -98,7 +98,7 @@ class WalletChargeApi(APIView):
         return Response(self.Output({"balance": txn.wallet.balance, "transaction": txn}).data)
 
 
-@extend_schema(operation_id="wallet_transactions_list", responses={200: TransactionOutput(many=True), **error_responses(401, 404)})
+@extend_schema_view(get=extend_schema(operation_id="wallet_transactions_list", responses={200: TransactionOutput(many=True), **error_responses(401, 404)}))
 class WalletTransactionsApi(ListAPIView):
     """The user's ledger, newest first, paginated (the default PageNumberPagination)."""
 
