@@ -7,6 +7,7 @@ from apps.core.health import healthz
 
 api_v1 = [
     path("", include("apps.accounts.api_urls")),
+    path("", include("apps.rankings.api_urls")),  # before catalog: products/popular is not a product id
     path("", include("apps.catalog.api_urls")),
     path("", include("apps.wallets.api_urls")),
     path("", include("apps.coupons.api_urls")),

@@ -1,0 +1,57 @@
+import re
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.catalog.api import ProductOutput
+from apps.core.schema import error_responses
+from apps.rankings import selectors
+
+DEFAULT_DAYS = 3
+DEFAULT_LIMIT = 10
+
+
+class QueryIntegerField(serializers.IntegerField):
+    """A whole number written plainly in the query string: "3.0", "1e1" and " 3" are refused."""
+
+    default_error_messages = {"invalid": "A whole number is required."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or not re.fullmatch(r"-?[0-9]{1,9}", data):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class PopularProductsApi(APIView):
+    """Best sellers over the last `days` calendar days (today included, in the shop's time zone).
+
+    Units sold in paid orders not later cancelled; ties go to more revenue, then the lower product
+    id. Read from the lists the aggregation publishes, so it may lag sales by one interval (60 s).
+    """
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    class Input(serializers.Serializer):
+        days = QueryIntegerField(min_value=1, max_value=selectors.MAX_DAYS, default=DEFAULT_DAYS, help_text="Calendar days, today included.")
+        limit = QueryIntegerField(min_value=1, max_value=selectors.TOP_LIST_SIZE, default=DEFAULT_LIMIT)
+
+    class Output(serializers.Serializer):
+        class Entry(serializers.Serializer):
+            rank = serializers.IntegerField()
+            product = ProductOutput()
+            quantity_sold = serializers.IntegerField()
+
+        days = serializers.IntegerField()
+        results = Entry(many=True)
+
+    @extend_schema(parameters=[Input], responses={200: Output, **error_responses(400)}, auth=[])
+    def get(self, request):
+        params = self.Input(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        days, limit = params.validated_data["days"], params.validated_data["limit"]
+        results = selectors.popular_products(days=days, limit=limit)
+        return Response(self.Output({"days": days, "results": results}, context={"request": request}).data)

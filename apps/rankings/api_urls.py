@@ -1,0 +1,5 @@
+from django.urls import path
+
+from apps.rankings import api
+
+urlpatterns = [path("products/popular", api.PopularProductsApi.as_view(), name="popular-products")]
