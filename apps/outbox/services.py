@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 import requests
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import Case, F, Value, When
+from django.db.models import F
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -205,16 +205,21 @@ def _mark_sent(*, event: OutboxEvent, at: datetime) -> None:
 
 
 def _mark_failed(*, event: OutboxEvent, error: str, at: datetime) -> bool:
-    """Count the failed attempt and schedule the next one; returns True when the event is now dead."""
+    """Count the failed attempt and schedule the next one; returns True when the event is now dead.
+
+    Guarded by the attempts count read at claim time (MySQL evaluates SET assignments left to right,
+    so the new status cannot be derived from `attempts` in the same UPDATE).
+    """
     attempts = event.attempts + 1
-    OutboxEvent.objects.filter(pk=event.pk, status=Pending).update(
-        attempts=F("attempts") + 1,
+    dead = attempts >= settings.OUTBOX_MAX_ATTEMPTS
+    updated = OutboxEvent.objects.filter(pk=event.pk, status=Pending, attempts=event.attempts).update(
+        attempts=attempts,
         last_error=error[:ERROR_MAX_CHARS],
         next_attempt_at=at + timedelta(seconds=backoff_seconds(attempts=attempts)),
-        status=Case(When(attempts__gte=settings.OUTBOX_MAX_ATTEMPTS - 1, then=Value(Dead)), default=Value(Pending)),
+        status=Dead if dead else Pending,
         updated_at=timezone.now(),
     )
-    return attempts >= settings.OUTBOX_MAX_ATTEMPTS
+    return dead and updated == 1
 
 
 def _release(*, events: list[OutboxEvent], at: datetime) -> int:
