@@ -96,6 +96,7 @@ class ProductListApi(APIView):
             OpenApiParameter("page_size", int, description="Default 20, at most 100 (larger values are clamped)."),
         ],
         responses={200: ProductPageOutput, **error_responses(400, 404)},
+        operation_id="products_list",
         tags=["catalog"],
     )
     def get(self, request):

@@ -1,0 +1,21 @@
+from django import forms
+
+from apps.catalog.filters import ORDERING_LABELS
+
+
+class ProductSearchForm(forms.Form):
+    """The list page's query string: ?q=&category=&sort=&page=. Bad values are ignored, never an error page."""
+
+    q = forms.CharField(required=False, max_length=100, label="Search")
+    category = forms.SlugField(required=False, max_length=100)
+    sort = forms.ChoiceField(required=False, choices=list(ORDERING_LABELS.items()))
+
+    def filters(self) -> dict[str, str]:
+        """The valid parts, as ProductFilter parameters (an invalid field is left out)."""
+        self.is_valid()
+        cleaned = self.cleaned_data
+        return {
+            "q": cleaned.get("q") or "",
+            "category": cleaned.get("category") or "",
+            "ordering": cleaned.get("sort") or "",
+        }
