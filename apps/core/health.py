@@ -7,6 +7,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +34,10 @@ def _check_broker() -> None:
         conn.ensure_connection(max_retries=1, timeout=2)
 
 
+@require_safe
+@never_cache
 def healthz(request):
+    """200 when every check passes, else 503; the body names each check "ok" or "error"."""
     checks = {"database": _check_database, "cache": _check_cache}
     if settings.CELERY_BROKER_URL:
         checks["broker"] = _check_broker

@@ -1,5 +1,7 @@
 """Production: real services only, secure cookies and headers. SECRET_KEY must come from the env."""
 
+from django.core.exceptions import ImproperlyConfigured
+
 from .base import *  # noqa: F403
 from .base import env
 
@@ -20,3 +22,9 @@ X_FRAME_OPTIONS = "DENY"
 LOG_JSON = env.bool("LOG_JSON", default=True)
 LOGGING["handlers"]["console"]["formatter"] = "json" if LOG_JSON else "plain"  # noqa: F405
 STORAGES["staticfiles"] = {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}  # noqa: F405
+
+# Real services only: without these the base settings would quietly fall back to SQLite and a
+# per-process cache, which breaks as soon as there are two web processes.
+for _required in ("DATABASE_URL", "REDIS_URL"):
+    if not env(_required, default=""):
+        raise ImproperlyConfigured(f"{_required} must be set in production.")

@@ -1,0 +1,138 @@
+"""Demo data for `make run`: categories, products, a staff user and a shopper.
+
+Idempotent: everything is keyed (category slug, product SKU, user e-mail) and only created when
+missing, so running it again adds nothing and leaves stock, prices and passwords as they are.
+Each kind of data has its own small function; add new ones to `handle`.
+"""
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils.text import slugify
+
+from apps.catalog.models import Category, Product
+from apps.catalog.selectors import invalidate_product_cache
+
+STAFF_EMAIL = "staff@flashcart.test"
+STAFF_PASSWORD = "flashcart-staff-demo"
+SHOPPER_EMAIL = "shopper@flashcart.test"
+SHOPPER_PASSWORD = "flashcart-shopper-demo"
+
+# category slug → (category name, SKU prefix, [(product name, price in cents, stock, description)])
+CATALOG = {
+    "audio": ("Audio", "AUD", [
+        ("Aurora Wireless Earbuds", 7999, 120, "Noise-cancelling earbuds with 30 hours of battery in the case."),
+        ("Studio Monitor Headphones", 14900, 45, "Closed-back, flat response, a coiled cable that lasts."),
+        ("Pocket Bluetooth Speaker", 3999, 200, "Waterproof, fits a jacket pocket, 12 hours of music."),
+        ("Vinyl Turntable Classic", 24900, 12, "Belt drive, built-in preamp, walnut finish."),
+        ("Soundbar 2.1 with Subwoofer", 19900, 20, "Clear dialogue and deep bass for a living room."),
+        ("Kids' Volume-Limited Headphones", 2499, 80, "Capped at 85 dB, bendable headband, fun colours."),
+        ("USB Condenser Microphone", 8999, 35, "Plug-and-play for podcasts and video calls."),
+        ("Limited Edition Gold Earbuds", 19999, 3, "A numbered run of 500 pairs. When they are gone, they are gone."),
+    ]),
+    "home-kitchen": ("Home & Kitchen", "HOM", [
+        ("Pour-Over Coffee Set", 4500, 60, "Glass dripper, kettle and 100 paper filters."),
+        ("Cast Iron Skillet 26 cm", 3499, 90, "Pre-seasoned, oven safe, lasts a lifetime."),
+        ("Chef's Knife 20 cm", 5900, 40, "German steel, full tang, comes razor sharp."),
+        ("Linen Tea Towels (set of 3)", 1899, 150, "Stonewashed linen, softer with every wash."),
+        ("Smart LED Desk Lamp", 4999, 55, "Warm to cool light, USB-C charging port in the base."),
+        ("Bamboo Cutting Board", 2299, 110, "Large, reversible, with a juice groove."),
+        ("Espresso Machine Compact", 29900, 8, "15-bar pump, steam wand, heats up in 40 seconds."),
+        ("Ceramic Dinner Plates (set of 4)", 3900, 0, "Speckled glaze, dishwasher safe. Back soon."),
+    ]),
+    "outdoors": ("Outdoors", "OUT", [
+        ("Trail Running Shoes", 11900, 70, "Grippy soles, light mesh, rock plate for rough trails."),
+        ("Ultralight Tent 2-Person", 27900, 15, "Under 1.5 kg, sets up in three minutes."),
+        ("Insulated Water Bottle 750 ml", 2999, 300, "Cold for 24 hours, hot for 12."),
+        ("Headlamp 400 Lumen", 3499, 140, "Rechargeable, red night mode, rain proof."),
+        ("Down Sleeping Bag -5 °C", 18900, 18, "Responsibly sourced down, packs to a water bottle's size."),
+        ("Folding Camp Chair", 4499, 65, "Holds 120 kg, folds into its own bag."),
+        ("Trekking Poles (pair)", 6900, 42, "Carbon, flick-lock, cork grips."),
+        ("Waterproof Hiking Jacket", 15900, 25, "Three-layer shell, pit zips, a hood that moves with you."),
+    ]),
+    "books": ("Books", "BOK", [
+        ("The Art of Patience", 1899, 90, "Essays on doing one thing well."),
+        ("Midnight in the Orchard", 1499, 120, "A family mystery across three summers."),
+        ("Cooking with Five Ingredients", 2499, 60, "120 weeknight recipes, no special shopping."),
+        ("A Short History of Maps", 2799, 40, "How people drew the world, and why it matters."),
+        ("Learning Python the Calm Way", 3499, 75, "From first script to tested project."),
+        ("The Quiet Garden", 2199, 30, "Planting for birds, bees and slow afternoons."),
+        ("Stars for Beginners", 1999, 55, "What to see tonight with your own eyes."),
+        ("Collected Short Stories", 2599, 2, "Signed first edition, very few copies."),
+    ]),
+    "fitness": ("Fitness", "FIT", [
+        ("Yoga Mat Pro 6 mm", 4900, 85, "Non-slip on both sides, carry strap included."),
+        ("Adjustable Dumbbells 2 × 24 kg", 34900, 10, "Fifteen weights in one pair, one twist to change."),
+        ("Resistance Bands (set of 5)", 2499, 160, "Light to extra heavy, with door anchor."),
+        ("Jump Rope Speed", 1499, 200, "Ball bearings, adjustable steel cable."),
+        ("Foam Roller", 2999, 75, "Firm, textured, for sore legs after a long run."),
+        ("Fitness Tracker Band", 6999, 50, "Heart rate, sleep and steps, 10-day battery."),
+        ("Kettlebell 16 kg", 5999, 28, "Cast iron, wide handle, flat base."),
+        ("Pull-Up Bar Doorway", 3499, 4, "No screws, holds 130 kg."),
+    ]),
+    "games-toys": ("Games & Toys", "GAM", [
+        ("Strategy Board Game: Harbour", 4499, 60, "Trade and build in a busy port, 2–5 players."),
+        ("1000-Piece Puzzle: Night Market", 1999, 95, "Thick pieces, poster included."),
+        ("Wooden Building Blocks (100)", 3499, 70, "Beech wood, water-based paints."),
+        ("Retro Handheld Console", 7999, 22, "Two hundred classic games, rechargeable."),
+        ("Card Game: Quick Foxes", 1299, 180, "A fast family game, 15 minutes a round."),
+        ("Remote Control Car Off-Road", 5999, 33, "4WD, 25 km/h, two batteries."),
+        ("Chess Set Walnut", 8999, 14, "Weighted pieces, folding board with storage."),
+        ("Collector's Figure: Sky Captain", 3999, 1, "Limited run, the last one in stock."),
+    ]),
+}
+
+
+class Command(BaseCommand):
+    help = "Load demo categories, products, a staff user and a shopper (safe to run more than once)."
+
+    def handle(self, *args, **options):
+        with transaction.atomic():
+            categories_created, products_created = seed_catalog()
+            users = seed_users()
+        if categories_created or products_created:
+            invalidate_product_cache(product_ids=[])
+        self.stdout.write(
+            f"Demo catalog: {Category.objects.count()} categories, {Product.objects.count()} products "
+            f"({categories_created} categories and {products_created} products added now)."
+        )
+        for email, password, role, created in users:
+            state = "created" if created else "already there; password unchanged if you changed it"
+            self.stdout.write(f"  {role:<8} {email} / {password}  ({state})")
+
+
+def seed_catalog() -> tuple[int, int]:
+    categories_created = products_created = 0
+    for slug, (name, sku_prefix, products) in CATALOG.items():
+        category, created = Category.objects.get_or_create(slug=slug, defaults={"name": name})
+        categories_created += created
+        for number, (product_name, price, stock, description) in enumerate(products, start=1):
+            sku = f"{sku_prefix}-{number:03d}"
+            _, created = Product.objects.get_or_create(
+                sku=sku,
+                defaults={
+                    "name": product_name,
+                    "slug": slugify(product_name),
+                    "price": price,
+                    "stock": stock,
+                    "description": description,
+                    "category": category,
+                },
+            )
+            products_created += created
+    return categories_created, products_created
+
+
+def seed_users() -> list[tuple[str, str, str, bool]]:
+    return [
+        (STAFF_EMAIL, STAFF_PASSWORD, "staff", _user(STAFF_EMAIL, STAFF_PASSWORD, name="Sam Staff", is_staff=True, is_superuser=True)),
+        (SHOPPER_EMAIL, SHOPPER_PASSWORD, "shopper", _user(SHOPPER_EMAIL, SHOPPER_PASSWORD, name="Shay Shopper")),
+    ]
+
+
+def _user(email: str, password: str, **fields) -> bool:
+    user, created = get_user_model().objects.get_or_create(email=email, defaults=fields)
+    if created:
+        user.set_password(password)
+        user.save(update_fields=["password"])
+    return created
