@@ -15,6 +15,7 @@ from django.utils.text import slugify
 from apps.catalog.models import Category, Product
 from apps.catalog.selectors import invalidate_product_cache
 from apps.core.errors import NotFound, OutOfStock, ValidationError
+from apps.outbox.services import publish
 
 logger = logging.getLogger(__name__)
 
@@ -151,6 +152,7 @@ def adjust_stock(*, product_id: int, delta: int, reason: str, actor=None) -> Pro
     One guarded UPDATE (`SET stock = stock + delta WHERE id = ? AND stock + delta >= 0`) and no
     prior read: two adjustments or an adjustment and an order can never overwrite each other.
     If the result would be negative nothing changes and OutOfStock says what is on hand.
+    Publishes "product.stock_adjusted" in the same transaction.
     """
     if isinstance(delta, bool) or not isinstance(delta, int) or delta == 0 or abs(delta) > MAX_AMOUNT:
         raise ValidationError(details={"delta": [f"Must be a whole number other than 0, at most {MAX_AMOUNT} either way."]})
@@ -174,6 +176,19 @@ def adjust_stock(*, product_id: int, delta: int, reason: str, actor=None) -> Pro
                 )
             raise ValidationError(details={"delta": [f"Stock cannot exceed {MAX_AMOUNT}."]})
         product = Product.objects.select_related("category").get(pk=product_id)
+        # After the UPDATE, which holds the row lock: this product's events keep their commit order.
+        publish(
+            type="product.stock_adjusted",
+            aggregate=product,
+            data={
+                "product_id": product.pk,
+                "sku": product.sku,
+                "delta": delta,
+                "stock": product.stock,
+                "reason": reason,
+                "actor_id": getattr(actor, "pk", None),
+            },
+        )
         _invalidate_on_commit([product_id])
     logger.info(
         "stock of product %s adjusted by %s to %s by %s: %s",

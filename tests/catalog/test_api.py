@@ -4,6 +4,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from apps.catalog.models import Product
+from apps.outbox.models import OutboxEvent
 from tests.factories import CategoryFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -368,6 +369,12 @@ def test_staff_adds_and_removes_stock(staff_client):
     assert response.json()["stock"] == 0
     product.refresh_from_db()
     assert product.stock == 0
+    events = OutboxEvent.objects.filter(type="product.stock_adjusted").order_by("id")
+    assert [(e.aggregate_type, e.aggregate_id) for e in events] == [("catalog.product", str(product.pk))] * 2
+    assert events[0].payload == {
+        "product_id": product.pk, "sku": product.sku, "delta": 5, "stock": 15, "reason": "delivery", "actor_id": staff_client.user.pk,
+    }
+    assert events[1].payload["stock"] == 0
 
 
 def test_stock_below_zero_is_409_out_of_stock_and_nothing_changes(staff_client):
@@ -377,6 +384,7 @@ def test_stock_below_zero_is_409_out_of_stock_and_nothing_changes(staff_client):
     assert error["details"] == {"product_id": product.pk, "requested": 4, "available": 3}
     product.refresh_from_db()
     assert product.stock == 3
+    assert not OutboxEvent.objects.exists()
 
 
 def test_stock_adjustment_works_for_an_inactive_product(staff_client):
@@ -406,6 +414,7 @@ def test_stock_adjustment_validation_errors_change_nothing(staff_client, data, f
     assert field in error["details"]
     product.refresh_from_db()
     assert product.stock == 3
+    assert not OutboxEvent.objects.exists()
 
 
 def test_stock_cannot_overflow_the_column(staff_client):

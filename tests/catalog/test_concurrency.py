@@ -8,6 +8,7 @@ from django.db import connection
 from apps.catalog import services
 from apps.catalog.models import Product
 from apps.core.errors import OutOfStock
+from apps.outbox.models import OutboxEvent
 from tests.factories import ProductFactory
 
 THREADS = 20
@@ -47,6 +48,12 @@ def test_twenty_concurrent_adjustments_end_at_exactly_the_expected_stock():
     assert not [r for r in results if isinstance(r, Exception)]
     product.refresh_from_db()
     assert product.stock == 100 + sum(deltas) == 120
+    events = OutboxEvent.objects.filter(type="product.stock_adjusted", aggregate_id=str(product.pk))
+    assert sorted(e.payload["delta"] for e in events) == sorted(deltas)
+    # Events are numbered in commit order: replaying them reproduces the final stock.
+    stocks = [e.payload["stock"] for e in events.order_by("id")]
+    assert stocks[-1] == 120
+    assert all(after - before in (7, -5) for before, after in zip([100, *stocks], stocks, strict=False))
 
 
 @pytest.mark.django_db(transaction=True)
@@ -61,6 +68,7 @@ def test_concurrent_removals_never_take_stock_below_zero():
     assert all(r.details["available"] < 3 for r in refused)
     product.refresh_from_db()
     assert product.stock == 50 - 3 * 16 == 2
+    assert OutboxEvent.objects.filter(type="product.stock_adjusted").count() == 16
 
 
 @pytest.mark.django_db(transaction=True)
@@ -89,6 +97,7 @@ def test_a_refused_adjustment_changes_nothing_and_the_database_constraint_holds(
         services.adjust_stock(product_id=product.pk, delta=-3, reason="too many")
     product.refresh_from_db()
     assert product.stock == 2
+    assert not OutboxEvent.objects.exists()
     from django.db import IntegrityError
 
     with pytest.raises(IntegrityError):
