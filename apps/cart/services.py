@@ -30,10 +30,15 @@ def _available_product(product_id) -> Product:
     return product
 
 
+def stock_message(*, name: str, available: int) -> str:
+    return f"Only {available} of {name} left." if available > 0 else f"{name} is sold out."
+
+
 def _out_of_stock(product: Product, requested: int) -> OutOfStock:
+    available = max(product.stock, 0)
     return OutOfStock(
-        f"Only {max(product.stock, 0)} of {product.name} left.",
-        details={"product_id": product.pk, "requested": requested, "available": max(product.stock, 0)},
+        stock_message(name=product.name, available=available),
+        details={"product_id": product.pk, "requested": requested, "available": available},
     )
 
 

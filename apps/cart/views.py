@@ -23,7 +23,7 @@ def _message_for(exc: DomainError) -> str:
         available = exc.details.get("available", 0)
         if available:
             return f"{exc.message} You asked for {exc.details.get('requested')} in total: choose {available} or fewer."
-        return f"{exc.message} It is sold out for now."
+        return f"{exc.message} Please check back later."
     return exc.message
 
 

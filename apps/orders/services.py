@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from apps.cart.locks import lock_cart
 from apps.cart.selectors import cart_quantities
-from apps.cart.services import clear_cart, validate_quantity
+from apps.cart.services import clear_cart, stock_message, validate_quantity
 from apps.catalog.models import Product
 from apps.catalog.selectors import invalidate_product_cache
 from apps.core.errors import (
@@ -111,7 +111,7 @@ def _take_stock(lines: dict[int, int]) -> dict[int, Product]:
         product, requested = products[product_id], lines[product_id]
         if product.stock < requested:
             raise OutOfStock(
-                f"Only {product.stock} of {product.name} left.",
+                stock_message(name=product.name, available=product.stock),
                 details={"product_id": product_id, "requested": requested, "available": product.stock},
             )
     now = timezone.now()

@@ -1,9 +1,11 @@
 import pytest
+from django.db import OperationalError
 from django.utils import timezone
 
 from apps.catalog.models import Product
 from apps.core.idempotency import fingerprint
 from apps.core.models import IdempotencyKey
+from apps.orders import services
 from apps.orders.models import Order
 from apps.orders.services import place_order
 from tests.factories import CouponFactory, ProductFactory, UserCouponFactory, UserFactory
@@ -238,6 +240,29 @@ def test_a_refused_order_is_replayed_too(auth_client):
 def test_idempotency_key_too_long_is_400(funded):
     product = ProductFactory()
     _assert_error(funded, {"items": [{"product_id": product.pk, "quantity": 1}]}, 400, "VALIDATION_ERROR", **{"Idempotency-Key": "k" * 256})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_lock_conflicts_that_persist_are_409_concurrent_update_and_the_key_can_be_retried(api_client, monkeypatch, settings):
+    settings.ORDER_LOCK_RETRIES = 2
+    buyer = UserFactory()
+    api_client.force_authenticate(user=buyer)
+    fund(buyer, 10_000)
+    product = ProductFactory(price=400, stock=5)
+    body = {"items": [{"product_id": product.pk, "quantity": 1}]}
+    real_lock = services.lock_products
+
+    def time_out(*, product_ids):
+        raise OperationalError(1205, "Lock wait timeout exceeded; try restarting transaction")
+
+    monkeypatch.setattr(services, "lock_products", time_out)
+    error = _assert_error(api_client, body, 409, "CONCURRENT_UPDATE", **{"Idempotency-Key": "retry-me"})
+    assert "Lock wait" not in error["message"]
+
+    monkeypatch.setattr(services, "lock_products", real_lock)
+    retried = post_order(api_client, body, **{"Idempotency-Key": "retry-me"})
+    assert retried.status_code == 201
+    assert Order.objects.count() == 1
 
 
 @pytest.mark.django_db

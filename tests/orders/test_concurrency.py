@@ -2,6 +2,7 @@
 
 import pytest
 from django.db.models import Sum
+from rest_framework.test import APIClient
 
 from apps.catalog.models import Product
 from apps.core.errors import CouponNotApplicable, InsufficientBalance, OrderNotCancellable, OutOfStock
@@ -156,3 +157,24 @@ def test_concurrent_cancels_of_one_order_refund_once():
     assert Product.objects.get(pk=product.pk).stock == 3
     assert UserCoupon.objects.get(pk=user_coupon.pk).status == "available"
     assert OutboxEvent.objects.filter(type="order.cancelled").count() == 1
+
+
+def test_the_same_idempotency_key_sent_concurrently_orders_once():
+    buyer = UserFactory()
+    fund(buyer, 10_000)
+    product = ProductFactory(price=1000, stock=50)
+    body = {"items": [{"product_id": product.pk, "quantity": 1}]}
+
+    def send():
+        client = APIClient()
+        client.force_authenticate(user=buyer)
+        return client.post("/api/v1/orders", body, format="json", headers={"Idempotency-Key": "same-tap"})
+
+    responses = race([send for _ in range(6)])
+
+    outcomes = sorted((response.status_code, response.json().get("error", {}).get("code")) for response in responses)
+    assert Order.objects.count() == 1
+    assert all(outcome in {(201, None), (409, "IDEMPOTENCY_IN_PROGRESS")} for outcome in outcomes), outcomes
+    assert {response.json()["id"] for response in responses if response.status_code == 201} == {Order.objects.get().pk}
+    assert balance(buyer) == 9000 == ledger_sum(buyer)
+    assert Product.objects.get(pk=product.pk).stock == 49

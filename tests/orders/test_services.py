@@ -102,6 +102,7 @@ def test_out_of_stock_changes_nothing(user):
     fund(user, 100_000)
     exc = _refused(user, OutOfStock, [{"product_id": plenty.pk, "quantity": 1}, {"product_id": scarce.pk, "quantity": 3}], user_coupon.pk)
     assert exc.details == {"product_id": scarce.pk, "requested": 3, "available": 2}
+    assert not OutboxEvent.objects.filter(type="order.paid").exists()
 
 
 @pytest.mark.django_db
