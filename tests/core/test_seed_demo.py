@@ -1,0 +1,48 @@
+import io
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from apps.catalog.models import Category, Product
+from apps.core.management.commands import seed_demo
+
+pytestmark = pytest.mark.django_db
+
+
+def _seed() -> str:
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+def test_seed_demo_loads_a_real_looking_catalog_and_two_users():
+    output = _seed()
+    assert Category.objects.count() == 6
+    assert Product.objects.count() >= 40
+    assert Product.objects.filter(stock=0).exists() and Product.objects.filter(stock__lte=5, stock__gt=0).exists()
+    assert len(set(Product.objects.values_list("price", flat=True))) > 20
+    assert not Product.objects.filter(category=None).exists()
+    users = get_user_model().objects
+    staff, shopper = users.get(email=seed_demo.STAFF_EMAIL), users.get(email=seed_demo.SHOPPER_EMAIL)
+    assert staff.is_staff and staff.is_superuser and staff.check_password(seed_demo.STAFF_PASSWORD)
+    assert not shopper.is_staff and shopper.check_password(seed_demo.SHOPPER_PASSWORD)
+    assert f"{seed_demo.STAFF_EMAIL} / {seed_demo.STAFF_PASSWORD}" in output
+    assert f"{seed_demo.SHOPPER_EMAIL} / {seed_demo.SHOPPER_PASSWORD}" in output
+
+
+def test_seed_demo_twice_adds_nothing_and_keeps_changes():
+    _seed()
+    product = Product.objects.get(sku="AUD-001")
+    Product.objects.filter(pk=product.pk).update(stock=1, price=1)
+    counts = (Category.objects.count(), Product.objects.count(), get_user_model().objects.count())
+    output = _seed()
+    assert (Category.objects.count(), Product.objects.count(), get_user_model().objects.count()) == counts
+    product.refresh_from_db()
+    assert (product.stock, product.price) == (1, 1)
+    assert "(0 categories and 0 products added now)" in output
+
+
+def test_seeded_products_show_up_in_the_api(api_client):
+    _seed()
+    assert api_client.get("/api/v1/products").json()["count"] == Product.objects.count()
