@@ -50,17 +50,18 @@ def _run_with_lock_retries(attempt: Callable[[], T]) -> T:
     if transaction.get_connection().in_atomic_block:
         return attempt()
     tries = max(1, settings.ORDER_LOCK_RETRIES)
-    for number in range(1, tries + 1):
+    number = 1
+    while True:
         try:
             return attempt()
         except OperationalError as exc:
             if not exc.args or exc.args[0] not in _LOCK_CONFLICT_ERRORS:
                 raise
             logger.warning("order transaction hit lock conflict %s (attempt %d of %d)", exc.args[0], number, tries)
-            if number == tries:
+            if number >= tries:
                 raise ConcurrentUpdate() from exc
-            time.sleep(random.uniform(0, 0.02 * 2**number))
-    raise AssertionError("unreachable")
+        time.sleep(random.uniform(0, 0.02 * 2**number))
+        number += 1
 
 
 def _merge_lines(items) -> dict[int, int]:
@@ -153,9 +154,11 @@ def _invalidate_on_commit(product_ids) -> None:
 def place_order(*, user, items: list[dict] | None, from_cart: bool, user_coupon_id: int | None, payment_method: str = "wallet") -> Order:
     """Buy `items` (or the cart's lines) and pay from the wallet, all or nothing.
 
-    In one transaction, in this order: merge lines; lock the products by ascending id; check they
-    are sold and in stock; decrement; lock and check the coupon; write the order and its items;
-    mark the coupon used; debit the wallet; write the `order.paid` event; empty the cart.
+    In one transaction, in this order: merge lines (requested lines are validated and merged before
+    it opens, as that needs no database); lock the products by ascending id; check they are sold
+    and in stock; decrement; lock and check the coupon; write the order and its items; mark the
+    coupon used; debit the wallet; write the `order.paid` event; empty the cart. A lock conflict
+    reported by the database reruns the whole transaction (bounded), so it never reaches the caller.
     """
     if payment_method != Order.PaymentMethod.WALLET:
         raise ValidationError(details={"payment_method": ['"wallet" is the only payment method.']})
