@@ -1,5 +1,7 @@
 """Real threads against MariaDB: the invariants must hold exactly, whoever wins each race."""
 
+import threading
+
 import pytest
 from django.db.models import Sum
 from rest_framework.test import APIClient
@@ -178,3 +180,33 @@ def test_the_same_idempotency_key_sent_concurrently_orders_once():
     assert {response.json()["id"] for response in responses if response.status_code == 201} == {Order.objects.get().pk}
     assert balance(buyer) == 9000 == ledger_sum(buyer)
     assert Product.objects.get(pk=product.pk).stock == 49
+
+
+def test_a_real_deadlock_is_retried_and_never_reaches_the_caller(monkeypatch):
+    """Make InnoDB deadlock for real (locks deliberately taken in the lines' order, not by id): the
+    victim's whole transaction is rerun and both shoppers get their order."""
+    a, b = ProductFactory(price=100, stock=10), ProductFactory(price=100, stock=10)
+    first, second = UserFactory(), UserFactory()
+    fund(first, 1000)
+    fund(second, 1000)
+    both_hold_one = threading.Barrier(2)
+    attempts = []
+    state = threading.local()
+
+    def lock_in_line_order(*, product_ids):
+        attempts.append(1)
+        for position, pid in enumerate(product_ids):
+            Product.objects.select_for_update().filter(pk=pid).get()
+            if position == 0 and not getattr(state, "retrying", False):
+                state.retrying = True
+                both_hold_one.wait(timeout=10)
+        return {product.pk: product for product in Product.objects.filter(pk__in=list(product_ids))}
+
+    monkeypatch.setattr(services, "lock_products", lock_in_line_order)
+
+    results = race([buy(first, [(a.pk, 1), (b.pk, 1)]), buy(second, [(b.pk, 1), (a.pk, 1)])])
+
+    assert all(isinstance(result, Order) for result in results), [repr(r) for r in results]
+    assert len(attempts) >= 3  # one transaction was chosen as the deadlock victim and ran again
+    assert dict(Product.objects.values_list("pk", "stock")) == {a.pk: 8, b.pk: 8}
+    assert balance(first) == balance(second) == 800
