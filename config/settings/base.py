@@ -192,6 +192,17 @@ OUTBOX_SWEEP_SECONDS = env.float("OUTBOX_SWEEP_SECONDS", default=5.0)
 OUTBOX_BREAKER_THRESHOLD = env.int("OUTBOX_BREAKER_THRESHOLD", default=5)
 OUTBOX_BREAKER_COOLDOWN_SECONDS = env.float("OUTBOX_BREAKER_COOLDOWN_SECONDS", default=30.0)
 OUTBOX_RETENTION_DAYS = env.int("OUTBOX_RETENTION_DAYS", default=7)
+# The sweep catches events whose on-commit trigger was lost; a sweep still queued when the next is
+# due is dropped (expires), so a stopped worker does not come back to a pile of them.
+CELERY_BEAT_SCHEDULE["outbox-relay"] = {
+    "task": "apps.outbox.tasks.relay_outbox",
+    "schedule": OUTBOX_SWEEP_SECONDS,
+    "options": {"expires": OUTBOX_SWEEP_SECONDS},
+}
+CELERY_BEAT_SCHEDULE["outbox-purge-sent"] = {
+    "task": "apps.outbox.tasks.purge_sent_events",
+    "schedule": timedelta(hours=1),
+}
 
 # --- Wallets, coupons, idempotency --------------------------------------------------------------
 WALLET_MAX_CHARGE = env.int("WALLET_MAX_CHARGE", default=1_000_000)
