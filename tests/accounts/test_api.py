@@ -186,3 +186,14 @@ def test_me_needs_authentication(api_client):
     response = api_client.get("/api/v1/me")
     _error(response, 401, "NOT_AUTHENTICATED")
     assert response["WWW-Authenticate"].startswith("Token")
+
+
+def test_behind_a_proxy_the_throttle_counts_per_forwarded_client(settings, user):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    bad = {"email": user.email, "password": "guess"}
+    first = APIClient(REMOTE_ADDR="172.18.0.5", HTTP_X_FORWARDED_FOR="203.0.113.1")
+    second = APIClient(REMOTE_ADDR="172.18.0.5", HTTP_X_FORWARDED_FOR="203.0.113.2")
+    for _ in range(10):
+        first.post("/api/v1/auth/token", bad, format="json")
+    assert first.post("/api/v1/auth/token", bad, format="json").status_code == 429
+    assert second.post("/api/v1/auth/token", {"email": user.email, "password": DEFAULT_PASSWORD}, format="json").status_code == 200
