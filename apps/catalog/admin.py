@@ -7,7 +7,7 @@ from django.db.models import Count
 from django.template.response import TemplateResponse
 
 from apps.catalog import services
-from apps.catalog.models import Category, Product
+from apps.catalog.models import MAX_AMOUNT, Category, Product
 from apps.core.errors import DomainError
 from apps.core.money import format_money
 
@@ -51,8 +51,8 @@ class CategoryAdmin(ServiceSavedAdmin):
 
 class StockAdjustmentForm(forms.Form):
     delta = forms.IntegerField(
-        min_value=-services.MAX_AMOUNT,
-        max_value=services.MAX_AMOUNT,
+        min_value=-MAX_AMOUNT,
+        max_value=MAX_AMOUNT,
         help_text="Units to add to each selected product; negative to remove (e.g. -3).",
     )
     reason = forms.CharField(max_length=255, help_text="Why, for the record (e.g. “delivery received”, “damaged”).")

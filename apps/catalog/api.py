@@ -11,11 +11,9 @@ from rest_framework.views import APIView
 
 from apps.catalog import selectors, services
 from apps.catalog.filters import ORDERING_LABELS
-from apps.catalog.models import Category, Product
+from apps.catalog.models import MAX_AMOUNT, Category, Product
 from apps.core.pagination import PageNumberPagination
 from apps.core.schema import error_responses
-
-MAX_AMOUNT = services.MAX_AMOUNT
 
 
 class CategoryOutput(serializers.ModelSerializer):

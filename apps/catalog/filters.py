@@ -4,9 +4,7 @@ import django_filters
 from django import forms
 from django.db.models import Q
 
-from apps.catalog.models import Product
-
-MAX_AMOUNT = 2_147_483_647
+from apps.catalog.models import MAX_AMOUNT, Product
 
 # ordering value → ORDER BY; every ordering ends with the primary key so pages never overlap.
 ORDERINGS = {

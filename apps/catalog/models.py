@@ -2,6 +2,9 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+# Largest price or stock: fits a signed 32-bit column on every database we run on.
+MAX_AMOUNT = 2_147_483_647
+
 
 class Category(models.Model):
     name = models.CharField(max_length=100)

@@ -29,6 +29,7 @@ from apps.core.errors import NotFound, ValidationError
 
 GENERATION_KEY = "catalog:gen"
 VERSION_TTL = 24 * 60 * 60
+SLUG_MAX_LENGTH = Product._meta.get_field("slug").max_length
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,8 @@ def get_product(*, product_id: int) -> Product:
 
 
 def get_product_by_slug(*, slug: str) -> Product:
+    if len(slug) > SLUG_MAX_LENGTH:
+        raise NotFound("This product does not exist or is no longer for sale.")
     slug_key = f"catalog:slug:{slug}"
     product_id = cache.get(slug_key)
     if product_id is not None:

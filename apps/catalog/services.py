@@ -12,14 +12,13 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 
-from apps.catalog.models import Category, Product
+from apps.catalog.models import MAX_AMOUNT, Category, Product
 from apps.catalog.selectors import invalidate_product_cache
 from apps.core.errors import NotFound, OutOfStock, ValidationError
 from apps.outbox.services import publish
 
 logger = logging.getLogger(__name__)
 
-MAX_AMOUNT = 2_147_483_647  # prices and stock fit a signed 32-bit column on every database
 SLUG_MAX_LENGTH = Product._meta.get_field("slug").max_length
 
 

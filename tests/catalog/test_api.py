@@ -216,6 +216,7 @@ def test_inactive_or_unknown_product_is_404(api_client):
     _error(api_client.get(f"/api/v1/products/{inactive.pk}"), 404, "NOT_FOUND")
     _error(api_client.get("/api/v1/products/987654321"), 404, "NOT_FOUND")
     _error(api_client.get("/api/v1/products/not-a-number"), 404, "NOT_FOUND")
+    _error(api_client.get("/api/v1/products/99999999999999999999999"), 404, "NOT_FOUND")
 
 
 def test_products_popular_is_not_claimed_by_the_catalog_detail_route():
@@ -427,3 +428,6 @@ def test_stock_cannot_overflow_the_column(staff_client):
 
 def test_stock_adjustment_of_an_unknown_product_is_404(staff_client):
     _error(staff_client.post("/api/v1/staff/products/987654/stock", {"delta": 1, "reason": "x"}, format="json"), 404, "NOT_FOUND")
+    huge = "99999999999999999999999"
+    _error(staff_client.post(f"/api/v1/staff/products/{huge}/stock", {"delta": 1, "reason": "x"}, format="json"), 404, "NOT_FOUND")
+    _error(staff_client.patch(f"/api/v1/staff/products/{huge}", {"price": 1}, format="json"), 404, "NOT_FOUND")

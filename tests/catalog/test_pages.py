@@ -141,7 +141,7 @@ def test_detail_of_a_sold_out_product_has_no_form(client):
     assert "Sold out" in html and 'action="/cart/add/"' not in html
 
 
-@pytest.mark.parametrize("slug", ["inactive-one", "no-such-product"])
+@pytest.mark.parametrize("slug", ["inactive-one", "no-such-product", "x" * 500])
 def test_detail_of_an_inactive_or_unknown_product_is_a_styled_404(client, slug):
     ProductFactory(slug="inactive-one", is_active=False)
     response = client.get(f"/products/{slug}/")
