@@ -94,15 +94,16 @@ def _aggregate_changed_orders(*, batch_size: int) -> tuple[int, int]:
     changed = Order.objects.filter(updated_at__lte=started_at)
     if watermark is not None:
         changed = changed.filter(updated_at__gte=watermark - timedelta(seconds=settings.RANKINGS_OVERLAP_SECONDS))
-    changed = changed.order_by("updated_at", "id").values_list("updated_at", "id")
+    changed = changed.order_by("updated_at", "id").values_list("updated_at", "id", "status", "paid_at", "created_at")
     read = changed_count = 0
     page = changed
     while True:
         rows = list(page[:batch_size])
         if not rows:
             break
-        last_updated_at, last_id = rows[-1]
-        changed_count += _count_orders(order_ids=[pk for _, pk in rows], advance_watermark_to=last_updated_at)
+        last_updated_at, last_id = rows[-1][:2]
+        stale = _stale_orders({pk: _state(status, paid_at, created_at) for _, pk, status, paid_at, created_at in rows})
+        changed_count += _count_orders(order_ids=stale, advance_watermark_to=last_updated_at)
         read += len(rows)
         if len(rows) < batch_size:
             break
@@ -110,22 +111,40 @@ def _aggregate_changed_orders(*, batch_size: int) -> tuple[int, int]:
     return read, changed_count
 
 
+def _state(status: str, paid_at: datetime | None, created_at: datetime) -> tuple[str, date | None]:
+    """What the counted state of an order in this state must be: (status, day it counts for)."""
+    return status, contribution_day(status=status, paid_at=paid_at, created_at=created_at)
+
+
+def _stale_orders(states: dict[int, tuple[str, date | None]]) -> list[int]:
+    """The orders whose counted state differs from `states`, found with a plain read.
+
+    Most orders a run reads (the overlap) were counted by the previous run: they need neither a
+    lock nor a write. A change that lands after this read carries a newer updated_at, so a later
+    run reads it again.
+    """
+    rows = RankedOrder.objects.filter(order_id__in=list(states)).values_list("order_id", "counted_status", "counted_day")
+    counted = {pk: (status, day) for pk, status, day in rows}
+    return [pk for pk, state in states.items() if counted.get(pk) != state]
+
+
 def _count_orders(*, order_ids: list[int], advance_watermark_to: datetime | None = None) -> int:
     """Bring the counted state of these orders up to date; returns how many of them changed."""
     order_ids = sorted(set(order_ids))
-    # Placeholders ("nothing counted yet") committed on their own, so the transaction below only
-    # has to lock existing rows, always in ascending order: no lock upgrades, no deadlocks.
-    RankedOrder.objects.bulk_create([RankedOrder(order_id=pk) for pk in order_ids], ignore_conflicts=True)
+    moves = {}
+    if order_ids:
+        # Placeholders ("nothing counted yet") committed on their own, so the transaction below only
+        # has to lock existing rows, always in ascending order: no lock upgrades, no deadlocks.
+        RankedOrder.objects.bulk_create([RankedOrder(order_id=pk) for pk in order_ids], ignore_conflicts=True)
     with transaction.atomic():
-        counted = lock_ranked_orders(order_ids=order_ids)
-        # Re-read under the row locks: a run that waited for another sees at least what it saw.
-        current = {
-            pk: (status, contribution_day(status=status, paid_at=paid_at, created_at=created_at))
-            for pk, status, paid_at, created_at in Order.objects.filter(pk__in=order_ids).values_list("id", "status", "paid_at", "created_at")
-        }
-        moves = {pk: (counted[pk], state) for pk, state in current.items() if pk in counted and counted[pk] != state}
-        if moves:
-            _apply_moves(moves)
+        if order_ids:
+            counted = lock_ranked_orders(order_ids=order_ids)
+            # Re-read under the row locks: a run that waited for another sees at least what it saw.
+            orders = Order.objects.filter(pk__in=order_ids).values_list("id", "status", "paid_at", "created_at")
+            current = {pk: _state(status, paid_at, created_at) for pk, status, paid_at, created_at in orders}
+            moves = {pk: (counted[pk], state) for pk, state in current.items() if pk in counted and counted[pk] != state}
+            if moves:
+                _apply_moves(moves)
         if advance_watermark_to is not None:
             _advance_watermark(advance_watermark_to)
     return len(moves)

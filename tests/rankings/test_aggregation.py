@@ -3,6 +3,8 @@ from datetime import datetime, time, timedelta
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.catalog.models import Product
@@ -108,9 +110,14 @@ def test_running_twice_counts_nothing_twice():
     product = ProductFactory(price=250)
     make_order(user=UserFactory(), lines=[(product, 3)], paid_at=timezone.now() - timedelta(seconds=30))
     first = services.aggregate_sales()
-    second = services.aggregate_sales()
+    with CaptureQueriesContext(connection) as captured:
+        second = services.aggregate_sales()
     assert (first.orders_changed, second.orders_changed) == (1, 0)
-    assert second.orders_read == 1  # inside the overlap: read again, found already counted
+    assert second.orders_read == 1  # inside the overlap: read again, found already counted ...
+    for query in captured.captured_queries:  # ... by a plain read: no row lock, no write
+        sql = query["sql"].upper()
+        assert "FOR UPDATE" not in sql
+        assert not (sql.startswith(("INSERT", "UPDATE", "DELETE")) and ("RANKEDORDER" in sql or "PRODUCTSALESDAILY" in sql))
     assert actual_daily() == {(selectors.local_today(), product.pk): (3, 750)}
 
 
