@@ -95,6 +95,29 @@ print(json.dumps([token.key for token in tokens]))
     return django_json(env, code)
 
 
+_servers: dict[str, subprocess.Popen] = {}
+
+
+def server_cpu_seconds(base_url: str) -> float:
+    """CPU time (user + system) used so far by the gunicorn started for `base_url`, master and workers.
+
+    On a shared machine this is steadier than wall-clock throughput: divide its growth over a phase
+    by the requests served to get the server's CPU cost per request.
+    """
+    master = _servers[base_url].pid
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat_path in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_path.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # the process ended while we looked
+        pid, ppid = int(stat_path.parent.name), int(fields[1])
+        if pid == master or ppid == master:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def _port_open(port: int) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) == 0
@@ -130,8 +153,10 @@ def gunicorn(env: dict[str, str], *, port: int, workers: int, log_path: Path) ->
         # Touch every worker once so imports and connections are warm before measuring.
         for _ in range(workers * 4):
             requests.get(f"{base_url}/healthz", timeout=5)
+        _servers[base_url] = proc
         yield base_url
     finally:
+        _servers.pop(f"http://127.0.0.1:{port}", None)
         proc.terminate()
         try:
             proc.wait(timeout=30)
@@ -146,6 +171,7 @@ class LoadResult:
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
     outcomes: Counter = field(default_factory=Counter)
+    server_cpu_seconds: float = 0.0  # set when run_load is given the server's base_url
 
     @property
     def per_second(self) -> float:
@@ -160,10 +186,11 @@ class LoadResult:
         return ordered[index] * 1000
 
     def summary(self) -> str:
+        cpu = f"server CPU {self.server_cpu_seconds * 1000 / self.requests:.2f} ms/request; " if self.server_cpu_seconds and self.requests else ""
         return (
             f"{self.requests} requests in {self.seconds:.2f}s = {self.per_second:.0f} req/s; "
             f"p50 {self.percentile(50):.1f} ms, p95 {self.percentile(95):.1f} ms, p99 {self.percentile(99):.1f} ms; "
-            f"outcomes {dict(self.outcomes)}"
+            f"{cpu}outcomes {dict(self.outcomes)}"
         )
 
 
@@ -173,12 +200,14 @@ def run_load(
     threads: int,
     duration: float | None = None,
     iterations: int | None = None,
+    server: str | None = None,
 ) -> LoadResult:
     """Run `call(session, thread_index, iteration)` from `threads` threads, started together by a barrier.
 
     Each thread stops after `iterations` calls or when `duration` seconds have passed, whichever is
     set. `call` returns an outcome label (e.g. "201" or "409 COUPON_SOLD_OUT") that is counted, or
-    None when the thread has nothing left to do.
+    None when the thread has nothing left to do. With `server` (a base URL from gunicorn()), the
+    result also carries the CPU time gunicorn spent during the run.
     """
     if duration is None and iterations is None:
         raise ValueError("give a duration or a number of iterations")
@@ -211,11 +240,14 @@ def run_load(
     pool = [threading.Thread(target=worker, args=(index,), daemon=True) for index in range(threads)]
     for thread in pool:
         thread.start()
+    cpu_before = server_cpu_seconds(server) if server else 0.0
     barrier.wait()
     started = time.perf_counter()
     for thread in pool:
         thread.join()
     result.seconds = time.perf_counter() - started
+    if server:
+        result.server_cpu_seconds = server_cpu_seconds(server) - cpu_before
     result.requests = len(result.latencies)
     return result
 

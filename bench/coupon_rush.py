@@ -41,7 +41,7 @@ def hammer(base_url: str, coupon_id: int, tokens: list[str], args) -> common.Loa
     def call(session, thread_index, iteration):
         return issue(base_url, coupon_id, random.choice(tokens), session)
 
-    return common.run_load(call, threads=args.threads, duration=args.hammer_seconds)
+    return common.run_load(call, threads=args.threads, duration=args.hammer_seconds, server=base_url)
 
 
 def main() -> int:
@@ -73,7 +73,7 @@ def main() -> int:
                 return None
             return issue(base_url, coupon_id, tokens[order[position]], session)
 
-        rush = common.run_load(rush_call, threads=args.threads, iterations=len(order))
+        rush = common.run_load(rush_call, threads=args.threads, iterations=len(order), server=base_url)
         common.log(f"Rush ({args.users} users, each once, {args.threads} client threads, {args.workers} gunicorn workers): {rush.summary()}")
         expected = {"201": args.quantity, "409 COUPON_SOLD_OUT": args.users - args.quantity}
         if dict(rush.outcomes) != expected:
@@ -88,7 +88,7 @@ def main() -> int:
             response = session.get(f"{base_url}/api/v1/me", headers={"Authorization": f"Token {random.choice(tokens)}"}, timeout=30)
             return common.outcome_of(response)
 
-        baseline = common.run_load(me_call, threads=args.threads, duration=args.hammer_seconds)
+        baseline = common.run_load(me_call, threads=args.threads, duration=args.hammer_seconds, server=base_url)
         common.log(f"Baseline, GET /api/v1/me (token auth, no other work), same load: {baseline.summary()}")
 
     if args.compare_db_only:
