@@ -30,7 +30,9 @@ def _check_cache() -> None:
 def _check_broker() -> None:
     from config.celery import app
 
-    with app.connection_for_write() as conn:
+    # Socket timeouts too: a broker that accepts the connection but never answers must not hang /healthz.
+    timeouts = {"socket_timeout": 2, "socket_connect_timeout": 2}
+    with app.connection_for_write(connect_timeout=2, transport_options=timeouts) as conn:
         conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=2)
 
 
