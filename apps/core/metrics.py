@@ -16,6 +16,13 @@ WALLET_CONFLICTS_KEY = "metrics:wallet_conflicts_retried"
 
 
 class BusinessMetricsCollector:
+    def describe(self):
+        """Names only, so registering at start-up does not query the database."""
+        yield CounterMetricFamily("flashcart_orders_placed", "Orders placed, by current status.", labels=["status"])
+        yield CounterMetricFamily("flashcart_coupons_issued", "Coupons issued over all campaigns.")
+        yield GaugeMetricFamily("flashcart_outbox_events", "Outbox events waiting or dead.", labels=["status"])
+        yield CounterMetricFamily("flashcart_wallet_conflicts_retried", "Optimistic wallet updates retried after a version conflict.")
+
     def collect(self):
         from apps.coupons.models import Coupon
         from apps.orders.models import Order
