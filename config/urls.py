@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from apps.core.health import healthz
+from apps.core.health import healthz, livez
 
 api_v1 = [
     path("", include("apps.accounts.api_urls")),
@@ -21,6 +21,7 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"))),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("livez", livez, name="livez"),
     path("", include("django_prometheus.urls")),
     path("accounts/", include("apps.accounts.urls")),
     path("products/", include("apps.catalog.urls")),
