@@ -1,3 +1,4 @@
+import re
 from datetime import timedelta
 
 import pytest
@@ -38,7 +39,7 @@ def test_the_popular_block_renders_ranked_products():
     assert "Popular in the last 3 days" in html
     assert html.index("Kettle") < html.index("Teapot")
     assert f'href="/products/{best.slug}/"' in html
-    assert "3 sold" in html and "#1" in html and "#2" in html
+    assert "#1 · 3 sold" in html and "#2 · 1 sold" in html
 
 
 def test_the_popular_block_says_so_when_nothing_sold():
@@ -81,3 +82,17 @@ def test_admin_cannot_add_change_or_delete_daily_sales(admin_client_with_sales):
     assert client.post(f"/admin/rankings/productsalesdaily/{row.pk}/delete/", {"post": "yes"}).status_code == 403
     row.refresh_from_db()
     assert row.units_sold == 4
+
+
+def test_the_home_page_shows_the_top_five_of_the_last_three_days(client):
+    user = UserFactory()
+    products = [ProductFactory(name=f"Seller {units}", price=100) for units in range(1, 8)]
+    for units, product in enumerate(products, start=1):
+        make_order(user=user, lines=[(product, units)], paid_at=timezone.now())
+    old = ProductFactory(name="Old favourite", price=100)
+    make_order(user=user, lines=[(old, 50)], paid_at=timezone.now() - timedelta(days=3))
+    tasks.aggregate_sales.apply()
+    html = client.get("/").content.decode()
+    block = html[html.index("Popular in the last 3 days") : html.index("</section>", html.index("Popular in the last 3 days"))]
+    assert re.findall(r"#(\d) · (\d+) sold", block) == [("1", "7"), ("2", "6"), ("3", "5"), ("4", "4"), ("5", "3")]
+    assert "Seller 7" in block and "Seller 2" not in block and "Old favourite" not in block
