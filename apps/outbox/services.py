@@ -142,28 +142,39 @@ def _lease_seconds() -> float:
 
 
 def _deliver_batch(*, session: requests.Session, url: str, events: list[OutboxEvent], now: datetime | None, report: RelayReport) -> bool:
-    """Post each claimed event and record the outcome; False when the relay must stop (breaker open)."""
+    """Post each claimed event and record the outcome; False when the relay must stop (breaker open).
+
+    Delivered events are marked sent together when the batch ends (one UPDATE, not one commit per
+    event); if the process dies first they are sent again after the lease: at least once, as promised.
+    """
     give_back_at = time.monotonic() + _lease_seconds() - settings.DATA_PLATFORM_TIMEOUT_SECONDS - 1
-    for index, event in enumerate(events):
-        if time.monotonic() > give_back_at:
-            report.released += _release(events=events[index:], at=now or timezone.now())
-            return True
-        error = _post(session=session, url=url, event=event)
-        at = now or timezone.now()
-        if error is None:
-            _mark_sent(event=event, at=at)
-            breaker.record_success()
-            report.sent += 1
-            continue
-        report.failed += 1
-        report.dead += _mark_failed(event=event, error=error, at=at)
-        logger.warning("outbox event %s (%s) attempt %s failed: %s", event.event_id, event.type, event.attempts + 1, error)
-        if breaker.record_failure():
-            report.breaker_open = True
-            reopen_at = at + timedelta(seconds=settings.OUTBOX_BREAKER_COOLDOWN_SECONDS)
-            report.released += _release(events=events[index + 1 :], at=reopen_at)
-            return False
-    return True
+    delivered: list[int] = []
+    after_failure = True  # reset the shared failure count on the batch's first success and after each failure
+    try:
+        for index, event in enumerate(events):
+            if time.monotonic() > give_back_at:
+                report.released += _release(events=events[index:], at=now or timezone.now())
+                return True
+            error = _post(session=session, url=url, event=event)
+            if error is None:
+                delivered.append(event.pk)
+                if after_failure:
+                    breaker.record_success()
+                    after_failure = False
+                continue
+            after_failure = True
+            at = now or timezone.now()
+            report.failed += 1
+            report.dead += _mark_failed(event=event, error=error, at=at)
+            logger.warning("outbox event %s (%s) attempt %s failed: %s", event.event_id, event.type, event.attempts + 1, error)
+            if breaker.record_failure():
+                report.breaker_open = True
+                reopen_at = at + timedelta(seconds=settings.OUTBOX_BREAKER_COOLDOWN_SECONDS)
+                report.released += _release(events=events[index + 1 :], at=reopen_at)
+                return False
+        return True
+    finally:
+        report.sent += _mark_sent(event_ids=delivered, at=now or timezone.now())
 
 
 def encode_event(event: OutboxEvent) -> bytes:
@@ -198,8 +209,10 @@ def backoff_seconds(*, attempts: int) -> float:
     return random.uniform(0, ceiling)
 
 
-def _mark_sent(*, event: OutboxEvent, at: datetime) -> None:
-    OutboxEvent.objects.filter(pk=event.pk, status=Pending).update(
+def _mark_sent(*, event_ids: list[int], at: datetime) -> int:
+    if not event_ids:
+        return 0
+    return OutboxEvent.objects.filter(pk__in=event_ids, status=Pending).update(
         status=Sent, sent_at=at, attempts=F("attempts") + 1, last_error="", updated_at=timezone.now()
     )
 
