@@ -168,11 +168,11 @@ def calculate_discount(*, coupon: Coupon, subtotal: int) -> int:
 def lock_applicable_coupon(*, user, user_coupon_id: int, subtotal: int) -> tuple[UserCoupon, int]:
     """Inside the caller's transaction: lock the user's coupon and check it can pay for this subtotal.
 
-    Someone else's coupon is "not applicable" (not "not found"), and is never locked.
+    Someone else's coupon is NOT_FOUND, like an unknown one (API.md), and is never locked.
     """
     user_coupon = locks.lock_user_coupon(user=user, user_coupon_id=user_coupon_id)
     if user_coupon is None:
-        raise CouponNotApplicable("This coupon is not in your account.", details={"user_coupon_id": user_coupon_id})
+        raise NotFound("This coupon is not in your account.", details={"user_coupon_id": user_coupon_id})
     if user_coupon.status == UserCoupon.Status.USED:
         raise CouponNotApplicable("This coupon has already been used.", details={"user_coupon_id": user_coupon_id})
     if user_coupon.status == UserCoupon.Status.EXPIRED or user_coupon.expires_at <= timezone.now():

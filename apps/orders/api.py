@@ -89,8 +89,10 @@ class OrderListCreateApi(APIView):
             **error_responses(
                 400,
                 401,
+                404,
                 409,
                 422,
+                s404="NOT_FOUND: user_coupon_id is not one of your coupons.",
                 s409="OUT_OF_STOCK (details: product_id, requested, available), INSUFFICIENT_BALANCE (details: balance, required), "
                 "IDEMPOTENCY_IN_PROGRESS or CONCURRENT_UPDATE.",
                 s422="COUPON_NOT_APPLICABLE, PRODUCT_UNAVAILABLE (details: product_id) or IDEMPOTENCY_KEY_REUSED.",

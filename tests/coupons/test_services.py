@@ -5,7 +5,7 @@ from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
 
-from apps.core.errors import CouponNotApplicable, ValidationError
+from apps.core.errors import CouponNotApplicable, NotFound, ValidationError
 from apps.coupons import selectors, services
 from apps.coupons.models import Coupon, UserCoupon
 from apps.orders.models import Order
@@ -81,10 +81,16 @@ def _rejection(user, user_coupon_id: int, subtotal: int = 5000) -> str:
     return excinfo.value.message
 
 
+def test_someone_elses_or_an_unknown_coupon_is_not_found_and_not_locked():
+    owner = UserFactory()
+    for user, user_coupon_id in ((UserFactory(), UserCouponFactory(user=owner).pk), (owner, 999_999)):
+        with pytest.raises(NotFound, match="not in your account"), transaction.atomic():
+            services.lock_applicable_coupon(user=user, user_coupon_id=user_coupon_id, subtotal=5000)
+    assert UserCoupon.objects.get().status == UserCoupon.Status.AVAILABLE
+
+
 def test_lock_applicable_coupon_rejections():
     owner = UserFactory()
-    assert "not in your account" in _rejection(UserFactory(), UserCouponFactory(user=owner).pk)
-    assert "not in your account" in _rejection(owner, 999_999)
     assert "already been used" in _rejection(owner, UserCouponFactory(user=owner, status=UserCoupon.Status.USED).pk)
     assert "expired" in _rejection(owner, UserCouponFactory(user=owner, expires_at=timezone.now() - timedelta(seconds=1)).pk)
     assert "expired" in _rejection(owner, UserCouponFactory(user=owner, status=UserCoupon.Status.EXPIRED).pk)

@@ -137,8 +137,15 @@ def test_insufficient_balance_via_the_api(auth_client):
 @pytest.mark.django_db
 def test_coupon_not_applicable_via_the_api(funded):
     product = ProductFactory()
+    used = UserCouponFactory(user=funded.user, status="used")
+    _assert_error(funded, {"items": [{"product_id": product.pk, "quantity": 1}], "user_coupon_id": used.pk}, 422, "COUPON_NOT_APPLICABLE")
+
+
+@pytest.mark.django_db
+def test_someone_elses_coupon_is_not_found_via_the_api(funded):
+    product = ProductFactory()
     someone_elses = UserCouponFactory()
-    _assert_error(funded, {"items": [{"product_id": product.pk, "quantity": 1}], "user_coupon_id": someone_elses.pk}, 422, "COUPON_NOT_APPLICABLE")
+    _assert_error(funded, {"items": [{"product_id": product.pk, "quantity": 1}], "user_coupon_id": someone_elses.pk}, 404, "NOT_FOUND")
 
 
 @pytest.mark.django_db

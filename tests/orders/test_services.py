@@ -143,11 +143,9 @@ def test_no_wallet_at_all_is_insufficient_balance(user):
 @pytest.mark.parametrize(
     "make_coupon",
     [
-        pytest.param(lambda user: UserCouponFactory(), id="someone-elses"),
         pytest.param(lambda user: UserCouponFactory(user=user, status="used"), id="used"),
         pytest.param(lambda user: UserCouponFactory(user=user, expires_at=timezone.now() - timedelta(seconds=1)), id="expired"),
         pytest.param(lambda user: UserCouponFactory(user=user, coupon=CouponFactory(min_order_amount=10_000)), id="below-minimum"),
-        pytest.param(lambda user: type("Missing", (), {"pk": 987_654_321})(), id="unknown"),
     ],
 )
 def test_coupon_not_applicable_changes_nothing(user, make_coupon):
@@ -155,6 +153,15 @@ def test_coupon_not_applicable_changes_nothing(user, make_coupon):
     fund(user, 100_000)
     user_coupon = make_coupon(user)
     _refused(user, CouponNotApplicable, [{"product_id": product.pk, "quantity": 1}], user_coupon.pk)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("someone_elses", [True, False], ids=["someone-elses", "unknown"])
+def test_someone_elses_or_an_unknown_coupon_is_not_found_and_changes_nothing(user, someone_elses):
+    product = ProductFactory(price=1000)
+    fund(user, 100_000)
+    user_coupon_id = UserCouponFactory().pk if someone_elses else 987_654_321
+    _refused(user, NotFound, [{"product_id": product.pk, "quantity": 1}], user_coupon_id)
 
 
 @pytest.mark.django_db
