@@ -75,19 +75,21 @@ def top_list(*, days: int) -> TopList:
 
 
 def popular_products(*, days: int, limit: int) -> list[PopularProduct]:
-    """The best-selling active products of the last `days` days, ranked; one product query."""
+    """The best-selling active products of the last `days` days, ranked.
+
+    One product query for the first `limit` entries; another only if some of them stopped being
+    active since the list was published (their places go to the next entries).
+    """
     entries = top_list(days=days)
-    if not entries:
-        return []
-    products = Product.objects.filter(is_active=True).select_related("category").in_bulk([product_id for product_id, _, _ in entries])
     ranked: list[PopularProduct] = []
-    for product_id, units, revenue in entries:
-        product = products.get(product_id)
-        if product is None:
-            continue
-        ranked.append(PopularProduct(rank=len(ranked) + 1, product=product, quantity_sold=units, revenue=revenue))
-        if len(ranked) == limit:
-            break
+    start = 0
+    while len(ranked) < limit and start < len(entries):
+        chunk = entries[start : start + limit - len(ranked)]
+        start += len(chunk)
+        products = Product.objects.filter(is_active=True).select_related("category").in_bulk([product_id for product_id, _, _ in chunk])
+        for product_id, units, revenue in chunk:
+            if product_id in products:
+                ranked.append(PopularProduct(rank=len(ranked) + 1, product=products[product_id], quantity_sold=units, revenue=revenue))
     return ranked
 
 

@@ -100,6 +100,9 @@ def test_an_inactive_product_does_not_appear(api_client):
     products[2].save()
     results = api_client.get(URL, {"days": 1}).json()["results"]
     assert [(r["rank"], r["product"]["id"]) for r in results] == [(1, products[1].pk), (2, products[0].pk)]
+    response, queries = _queries_for(api_client, {"days": 1, "limit": 1})
+    assert [(r["rank"], r["product"]["id"]) for r in response.json()["results"]] == [(1, products[1].pk)]
+    assert len(queries) == 2  # the first entry turned out inactive: one more query for its replacement
 
 
 @pytest.mark.parametrize(
