@@ -10,7 +10,10 @@ class ProductSalesDaily(models.Model):
     """
 
     day = models.DateField()
-    product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+")
+    # No database-level foreign keys on these derived tables: an InnoDB foreign-key check share-locks
+    # the parent row until commit, which would make checkouts (they lock product rows) wait for,
+    # or deadlock with, an aggregation batch. Products and orders are never deleted.
+    product = models.ForeignKey("catalog.Product", on_delete=models.DO_NOTHING, related_name="+", db_constraint=False, db_index=False)
     units_sold = models.BigIntegerField(default=0)
     revenue = models.BigIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
@@ -36,7 +39,7 @@ class RankedOrder(models.Model):
     difference, in the same transaction that updates the row, so repeating a run is harmless.
     """
 
-    order = models.OneToOneField("orders.Order", primary_key=True, on_delete=models.CASCADE, related_name="+")
+    order = models.OneToOneField("orders.Order", primary_key=True, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False)
     counted_day = models.DateField(null=True, blank=True)
     counted_status = models.CharField(max_length=12, blank=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -144,3 +144,33 @@ def test_an_order_committed_after_a_run_with_an_earlier_timestamp_is_counted_by_
     services.aggregate_sales()
     assert actual_daily() == {(today, product.pk): (4, 400)}
     assert selectors.top_list(days=1) == [(product.pk, 4, 400)]
+
+
+def test_an_aggregation_run_does_not_wait_for_a_checkout_holding_the_product_row():
+    """A checkout locks its product rows; counting that product's sales must not need them."""
+    from apps.catalog.models import Product
+
+    product = ProductFactory(price=100)
+    make_order(user=UserFactory(), lines=[(product, 2)], paid_at=timezone.now())
+    locked, release = threading.Event(), threading.Event()
+
+    def checkout_in_progress():
+        try:
+            with transaction.atomic():
+                list(Product.objects.select_for_update().filter(pk=product.pk))
+                locked.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=checkout_in_progress)
+    thread.start()
+    try:
+        assert locked.wait(20)
+        with connection.cursor() as cursor:
+            cursor.execute("SET SESSION innodb_lock_wait_timeout = 2")
+        assert services.aggregate_sales().orders_changed == 1
+        assert actual_daily() == {(selectors.local_today(), product.pk): (2, 200)}
+    finally:
+        release.set()
+        thread.join(30)
