@@ -46,7 +46,7 @@ CLAIM_TRIES = 3
 PURGE_CHUNK = 1000
 ERROR_MAX_CHARS = 2000
 
-Pending, Sent, Dead = OutboxEvent.Status.PENDING, OutboxEvent.Status.SENT, OutboxEvent.Status.DEAD
+PENDING, SENT, DEAD = OutboxEvent.Status.PENDING, OutboxEvent.Status.SENT, OutboxEvent.Status.DEAD
 
 
 def publish(*, type: str, aggregate: models.Model, data: dict) -> OutboxEvent:
@@ -212,8 +212,8 @@ def backoff_seconds(*, attempts: int) -> float:
 def _mark_sent(*, event_ids: list[int], at: datetime) -> int:
     if not event_ids:
         return 0
-    return OutboxEvent.objects.filter(pk__in=event_ids, status=Pending).update(
-        status=Sent, sent_at=at, attempts=F("attempts") + 1, last_error="", updated_at=timezone.now()
+    return OutboxEvent.objects.filter(pk__in=event_ids, status=PENDING).update(
+        status=SENT, sent_at=at, attempts=F("attempts") + 1, last_error="", updated_at=timezone.now()
     )
 
 
@@ -225,11 +225,11 @@ def _mark_failed(*, event: OutboxEvent, error: str, at: datetime) -> bool:
     """
     attempts = event.attempts + 1
     dead = attempts >= settings.OUTBOX_MAX_ATTEMPTS
-    updated = OutboxEvent.objects.filter(pk=event.pk, status=Pending, attempts=event.attempts).update(
+    updated = OutboxEvent.objects.filter(pk=event.pk, status=PENDING, attempts=event.attempts).update(
         attempts=attempts,
         last_error=error[:ERROR_MAX_CHARS],
         next_attempt_at=at + timedelta(seconds=backoff_seconds(attempts=attempts)),
-        status=Dead if dead else Pending,
+        status=DEAD if dead else PENDING,
         updated_at=timezone.now(),
     )
     return dead and updated == 1
@@ -239,7 +239,7 @@ def _release(*, events: list[OutboxEvent], at: datetime) -> int:
     """Give claimed but unattempted events back, due again at `at`."""
     if not events:
         return 0
-    return OutboxEvent.objects.filter(pk__in=[event.pk for event in events], status=Pending).update(
+    return OutboxEvent.objects.filter(pk__in=[event.pk for event in events], status=PENDING).update(
         next_attempt_at=at, updated_at=timezone.now()
     )
 
@@ -247,8 +247,8 @@ def _release(*, events: list[OutboxEvent], at: datetime) -> int:
 def resend_dead_events(*, event_ids: list[int]) -> int:
     """Put dead events back in the queue (pending, attempts reset, due now); others are left alone."""
     with transaction.atomic():
-        count = OutboxEvent.objects.filter(pk__in=event_ids, status=Dead).update(
-            status=Pending, attempts=0, next_attempt_at=timezone.now(), updated_at=timezone.now()
+        count = OutboxEvent.objects.filter(pk__in=event_ids, status=DEAD).update(
+            status=PENDING, attempts=0, next_attempt_at=timezone.now(), updated_at=timezone.now()
         )
         if count:
             transaction.on_commit(_trigger_relay, robust=True)
@@ -260,10 +260,10 @@ def purge_sent_events(*, now: datetime | None = None) -> int:
     cutoff = (now or timezone.now()) - timedelta(days=settings.OUTBOX_RETENTION_DAYS)
     deleted = 0
     while True:
-        ids = list(OutboxEvent.objects.filter(status=Sent, sent_at__lt=cutoff).values_list("pk", flat=True)[:PURGE_CHUNK])
+        ids = list(OutboxEvent.objects.filter(status=SENT, sent_at__lt=cutoff).values_list("pk", flat=True)[:PURGE_CHUNK])
         if not ids:
             return deleted
-        deleted += OutboxEvent.objects.filter(pk__in=ids, status=Sent).delete()[0]
+        deleted += OutboxEvent.objects.filter(pk__in=ids, status=SENT).delete()[0]
 
 
 def record_received_event(*, body: dict, request_id: str = "") -> DevReceivedEvent:

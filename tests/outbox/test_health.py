@@ -9,11 +9,13 @@ from config.celery import app as celery_app
 
 @pytest.fixture
 def broker(settings, monkeypatch):
-    """Point /healthz's broker check at a URL (the Celery app reads its broker once, at start)."""
+    """Point /healthz's broker check at a URL. Celery reads the settings live, but a CELERY_BROKER_URL
+    environment variable wins over them, so it is set too."""
 
     def use(url):
         settings.CELERY_BROKER_URL = url
-        monkeypatch.setattr(celery_app.conf, "broker_url", url)
+        monkeypatch.setenv("CELERY_BROKER_URL", url)
+        assert celery_app.conf.broker_url == url
 
     return use
 
