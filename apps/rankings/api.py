@@ -32,7 +32,6 @@ class PopularProductsApi(APIView):
     id. Read from the lists the aggregation publishes, so it may lag sales by one interval (60 s).
     """
 
-    authentication_classes = []
     permission_classes = [AllowAny]
 
     class Input(serializers.Serializer):
@@ -48,7 +47,10 @@ class PopularProductsApi(APIView):
         days = serializers.IntegerField()
         results = Entry(many=True)
 
-    @extend_schema(parameters=[Input], responses={200: Output, **error_responses(400)}, auth=[])
+    @extend_schema(
+        parameters=[Input],
+        responses={200: Output, **error_responses(400, 401, s401="INVALID_CREDENTIALS: a token was sent and is not valid (none is needed).")},
+    )
     def get(self, request):
         params = self.Input(data=request.query_params)
         params.is_valid(raise_exception=True)

@@ -49,9 +49,12 @@ def test_defaults_are_three_days_and_ten_products(api_client):
     assert api_client.get(URL, {"days": "", "limit": ""}).json() == body  # an empty field is an absent one, as in a form
 
 
-def test_needs_no_authentication_and_ignores_a_bad_token(api_client):
-    api_client.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
+def test_needs_no_authentication_but_refuses_a_bad_token_like_the_catalog(api_client):
     assert api_client.get(URL).status_code == 200
+    api_client.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
+    response = api_client.get(URL)
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "INVALID_CREDENTIALS"
 
 
 def test_empty_when_nothing_sold(api_client):
