@@ -6,6 +6,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
 
 from apps.catalog.models import Product
 from apps.coupons.models import Coupon, UserCoupon
@@ -17,7 +19,17 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def _submit(browser, button_text: str):
+    """Click a form's button and wait until the browser has loaded the page that answers it."""
+    old_page = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.XPATH, f"//button[normalize-space()='{button_text}']").click()
+    WebDriverWait(browser, 10).until(expected_conditions.staleness_of(old_page))
+
+
+def _follow(browser, by: str, value: str):
+    """Click a link and wait until the browser has loaded the page it leads to."""
+    old_page = browser.find_element(By.TAG_NAME, "html")
+    browser.find_element(by, value).click()
+    WebDriverWait(browser, 10).until(expected_conditions.staleness_of(old_page))
 
 
 def _page_text(browser) -> str:
@@ -49,17 +61,16 @@ def test_shopper_journey_from_signup_to_refund(browser, live_server):
     _submit(browser, "Claim coupon")
     assert UserCoupon.objects.filter(user__email="ada@example.com", status="available").count() == 1
 
-    search = browser.find_element(By.ID, "site-search")
-    search.send_keys("Trailblazer")
-    search.submit()
+    browser.find_element(By.ID, "site-search").send_keys("Trailblazer")
+    _submit(browser, "Search")
     assert "Cotton Socks" not in _page_text(browser)
-    browser.find_element(By.LINK_TEXT, "Trailblazer Running Shoes").click()
+    _follow(browser, By.LINK_TEXT, "Trailblazer Running Shoes")
     assert browser.current_url.endswith("/products/trailblazer-running-shoes/")
     _submit(browser, "Add to cart")
 
     browser.get(f"{live_server.url}/cart/")
     assert "Trailblazer Running Shoes" in _page_text(browser)
-    browser.find_element(By.LINK_TEXT, "Checkout").click()
+    _follow(browser, By.LINK_TEXT, "Checkout")
     browser.find_element(By.CSS_SELECTOR, "input[name='user_coupon'][value]:not([value=''])").click()
     _submit(browser, "Update totals")
     assert "$40.00" in _page_text(browser)
@@ -73,7 +84,7 @@ def test_shopper_journey_from_signup_to_refund(browser, live_server):
     assert shoes.stock == 4
 
     browser.get(f"{live_server.url}/orders/")
-    browser.find_element(By.PARTIAL_LINK_TEXT, f"#{order.pk}").click()
+    _follow(browser, By.PARTIAL_LINK_TEXT, f"#{order.pk}")
     _submit(browser, f"Yes, cancel order #{order.pk}")
     assert "Cancelled" in _page_text(browser)
 
