@@ -26,7 +26,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from apps.core.errors import ConcurrentUpdate
+from apps.core.errors import ConcurrentUpdate, ValidationError
 from apps.orders.models import Order, OrderItem
 from apps.rankings import selectors
 from apps.rankings.locks import lock_ranked_orders
@@ -245,7 +245,7 @@ def rebuild_daily_sales(*, first_day: date, last_day: date, batch_size: int | No
     day, e.g. after a TIME_ZONE change, is subtracted from the old day). Returns the orders recounted.
     """
     if first_day > last_day:
-        raise ValueError("first_day must not be after last_day")
+        raise ValidationError("The first day must not be after the last day.", details={"first_day": ["must not be after the last day"]})
     batch_size = batch_size or settings.RANKINGS_BATCH_SIZE
     start, end = selectors.day_start(first_day), selectors.day_start(last_day + timedelta(days=1))
     with _exclusive_run(wait_seconds=settings.RANKINGS_LOCK_SECONDS) as acquired:

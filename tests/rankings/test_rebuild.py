@@ -6,6 +6,7 @@ from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from apps.core.errors import ValidationError
 from apps.orders.models import OrderItem
 from apps.rankings import selectors, services
 from apps.rankings.models import ProductSalesDaily, RankedOrder
@@ -109,3 +110,9 @@ def test_rebuild_waits_for_a_running_aggregation_and_then_gives_up(near_midnight
     with pytest.raises(CommandError, match="Another sales aggregation is running"):
         call_command("rebuild_rankings", "--from", "2020-01-01", "--to", "2030-01-01")
     assert actual_daily() == before
+
+
+def test_the_rebuild_service_refuses_a_reversed_range():
+    today = selectors.local_today()
+    with pytest.raises(ValidationError):
+        services.rebuild_daily_sales(first_day=today, last_day=today - timedelta(days=1))
