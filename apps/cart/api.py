@@ -6,20 +6,11 @@ from rest_framework.views import APIView
 
 from apps.cart import selectors, services
 from apps.catalog.api import ProductOutput
+from apps.core.api import StrictIntegerField
 from apps.core.schema import error_responses
 
 MAX_ID = 2**63 - 1
 
-
-class StrictIntegerField(serializers.IntegerField):
-    """An integer that must arrive as a JSON number: "3", 3.0 and true are refused."""
-
-    default_error_messages = {"invalid": "A whole number is required."}
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
 
 
 def quantity_field(**kwargs) -> StrictIntegerField:

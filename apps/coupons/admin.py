@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.db.models import F, Q
 from django.utils import timezone
 
+from apps.core.admin import ReadOnlyAdminMixin
 from apps.core.errors import ValidationError
 from apps.coupons import selectors, services
 from apps.coupons.models import Coupon, UserCoupon
@@ -72,7 +73,7 @@ class CouponAdmin(admin.ModelAdmin):
 
 
 @admin.register(UserCoupon)
-class UserCouponAdmin(admin.ModelAdmin):
+class UserCouponAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Issued coupons, read-only: issuing, using and restoring go through the coupon services."""
 
     list_display = ["id", "user", "coupon", "shown_status", "issued_at", "expires_at", "used_order"]
@@ -88,12 +89,3 @@ class UserCouponAdmin(admin.ModelAdmin):
     @admin.display(description="Status", ordering="effective_status")
     def shown_status(self, obj: UserCoupon) -> str:
         return obj.effective_status
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -3,32 +3,16 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
-from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
+from apps.core.api import LiveRateUserThrottle, StrictIntegerField
 from apps.core.schema import error_responses
 from apps.coupons import selectors, services
 
 
-class CouponIssueThrottle(UserRateThrottle):
-    """Per user, counted in Redis; the rate is REST_FRAMEWORK's DEFAULT_THROTTLE_RATES["coupon_issue"], read per request."""
-
+class CouponIssueThrottle(LiveRateUserThrottle):
     scope = "coupon_issue"
 
-    def get_rate(self):
-        return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
-
-
-class StrictIntegerField(serializers.IntegerField):
-    """An integer that must arrive as a JSON number: "3", 3.5 and true are refused."""
-
-    default_error_messages = {"invalid": "A whole number is required."}
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
 
 
 class CouponOutput(serializers.Serializer):

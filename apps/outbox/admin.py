@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
+from apps.core.admin import ReadOnlyAdminMixin
 from apps.outbox import selectors, services
 from apps.outbox.models import DevReceivedEvent, OutboxEvent
 
@@ -13,7 +14,7 @@ def _pretty_json(value) -> str:
 
 
 @admin.register(OutboxEvent)
-class OutboxEventAdmin(admin.ModelAdmin):
+class OutboxEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: events change only through the relay and the "send again" action (a service)."""
 
     list_display = ("id", "type", "aggregate", "status", "attempts", "next_attempt_at", "created_at", "sent_at")
@@ -27,15 +28,6 @@ class OutboxEventAdmin(admin.ModelAdmin):
         "last_error", "payload_pretty", "request_id", "created_at", "sent_at", "updated_at",
     )
     readonly_fields = fields
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     def has_resend_permission(self, request) -> bool:
         return request.user.has_perm("outbox.change_outboxevent")

@@ -9,6 +9,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from apps.core.admin import ReadOnlyAdminMixin
 from apps.core.errors import DomainError
 from apps.core.money import format_money
 from apps.wallets import services
@@ -27,7 +28,7 @@ class RecentLedgerFormSet(BaseInlineFormSet):
         return self._recent
 
 
-class LedgerInline(admin.TabularInline):
+class LedgerInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = WalletTransaction
     formset = RecentLedgerFormSet
     fields = ("created_at", "kind", "amount_display", "balance_after_display", "order", "note")
@@ -45,18 +46,9 @@ class LedgerInline(admin.TabularInline):
     def balance_after_display(self, obj):
         return format_money(obj.balance_after)
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Wallet)
-class WalletAdmin(admin.ModelAdmin):
+class WalletAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("user", "balance_display", "version", "updated_at", "adjust_link")
     search_fields = ("user__email", "user__name")
     list_select_related = ("user",)
@@ -72,15 +64,6 @@ class WalletAdmin(admin.ModelAdmin):
     @admin.display(description="Adjust")
     def adjust_link(self, obj):
         return format_html('<a href="{}">Adjust balance</a>', reverse("admin:wallets_wallet_adjust", args=[obj.pk]))
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_urls(self):
         return [
@@ -114,7 +97,7 @@ class WalletAdmin(admin.ModelAdmin):
 
 
 @admin.register(WalletTransaction)
-class WalletTransactionAdmin(admin.ModelAdmin):
+class WalletTransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("id", "created_at", "user_email", "kind", "amount_display", "balance_after_display", "order", "note")
     list_filter = ("kind", "created_at")
     search_fields = ("wallet__user__email", "note")
@@ -133,12 +116,3 @@ class WalletTransactionAdmin(admin.ModelAdmin):
     @admin.display(description="Balance after")
     def balance_after_display(self, obj):
         return format_money(obj.balance_after)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

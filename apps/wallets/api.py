@@ -4,37 +4,18 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
-from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
+from apps.core.api import LiveRateUserThrottle, StrictIntegerField
 from apps.core.idempotency import HEADER as IDEMPOTENCY_HEADER
 from apps.core.idempotency import REPLAY_HEADER, idempotent
 from apps.core.schema import error_responses
 from apps.wallets import selectors, services
 
 
-class WalletChargeThrottle(UserRateThrottle):
-    """Per user, counted in Redis; the rate is REST_FRAMEWORK's DEFAULT_THROTTLE_RATES["wallet_charge"].
-
-    The rate is looked up per request (not frozen at import), so a settings override applies.
-    """
-
+class WalletChargeThrottle(LiveRateUserThrottle):
     scope = "wallet_charge"
 
-    def get_rate(self):
-        return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
-
-
-class StrictIntegerField(serializers.IntegerField):
-    """An integer that must arrive as a JSON number: "3", 3.0 and true are refused."""
-
-    default_error_messages = {"invalid": "A whole number is required."}
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
 
 
 class CurrencyMixin(serializers.Serializer):
