@@ -1,0 +1,158 @@
+"""Real processes for the many-nodes test: gunicorn servers and Celery workers on the test database.
+
+Each process runs production settings (DEBUG off) in its own session, so stopping it takes its
+children (gunicorn's workers) too. Servers bind port 0 and report the port the kernel chose in
+their log ("Listening at: http://127.0.0.1:PORT"), so parallel runs never fight over a port.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import quote
+
+import requests
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+_LISTENING = re.compile(r"Listening at: http://127\.0\.0\.1:(\d+)")
+
+
+def node_environment(*, data_platform_url: str) -> dict[str, str]:
+    """Production settings on the test database (pytest-django's) and the suite's Redis."""
+    db = connection.settings_dict
+    credentials = quote(db["USER"] or "root") + (f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else "")
+    database_url = f"mysql://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 3306}/{db['NAME']}"
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "GUNICORN_", "CELERY_"))}
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "config.settings.production",
+            "SECRET_KEY": "many-nodes-test-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "SECURE_SSL_REDIRECT": "false",
+            "DATABASE_URL": database_url,
+            "REDIS_URL": settings.REDIS_URL,
+            "CACHE_KEY_PREFIX": settings.CACHES["default"].get("KEY_PREFIX", ""),
+            "CELERY_BROKER_URL": settings.REDIS_URL,
+            "DATA_PLATFORM_URL": data_platform_url,
+            "DATA_PLATFORM_SECRET": settings.DATA_PLATFORM_SECRET,
+            "LOG_LEVEL": "INFO",
+            "LOG_JSON": "false",
+        }
+    )
+    return env
+
+
+class Node:
+    """One process in its own session; its output goes to a log file read by the test."""
+
+    def __init__(self, name: str, command: list[str], *, env: dict[str, str], log_dir: Path):
+        self.name = name
+        self.log_path = log_dir / f"{name}.log"
+        with open(self.log_path, "w") as log:
+            self.proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        """SIGTERM to the whole session, SIGKILL after a grace period; always leaves nothing behind."""
+        for sig, grace in ((signal.SIGTERM, 15), (signal.SIGKILL, 10)):
+            try:
+                os.killpg(self.proc.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                self.proc.wait(timeout=grace)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        # gunicorn workers or a Celery child that outlived their leader: same session, same fate.
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+class Server(Node):
+    def __init__(self, name: str, *, env: dict[str, str], log_dir: Path, workers: int = 2):
+        env = {**env, "GUNICORN_BIND": "127.0.0.1:0", "GUNICORN_WORKERS": str(workers)}
+        command = [str(BIN / "gunicorn"), "config.wsgi:application", "--config", "config/gunicorn.py", "--access-logfile", "/dev/null"]
+        super().__init__(name, command, env=env, log_dir=log_dir)
+        self.url = ""
+
+    def wait_ready(self, deadline: float) -> None:
+        while not self.url:
+            match = _LISTENING.search(self.log())
+            if match:
+                self.url = f"http://127.0.0.1:{match.group(1)}"
+            elif self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{self.name} did not start:\n{self.log()}")
+            else:
+                time.sleep(0.1)
+        while True:
+            try:
+                if requests.get(f"{self.url}/livez", timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{self.name} does not answer /livez:\n{self.log()}")
+            time.sleep(0.1)
+
+
+class Worker(Node):
+    def __init__(self, name: str, *, env: dict[str, str], log_dir: Path):
+        command = [
+            str(BIN / "celery"), "-A", "config", "worker", "--pool", "solo", "--hostname", f"{name}@%h",
+            "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
+        ]  # fmt: skip
+        super().__init__(name, command, env=env, log_dir=log_dir)
+
+    def wait_ready(self, deadline: float) -> None:
+        while "ready." not in self.log():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{self.name} did not start:\n{self.log()}")
+            time.sleep(0.1)
+
+
+class Receiver:
+    """The data platform, on a free loopback port: keeps every delivered body and its signature."""
+
+    def __init__(self):
+        self.deliveries: list[tuple[str, bytes]] = []
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with receiver._lock:
+                    receiver.deliveries.append((self.headers.get("X-Signature", ""), body))
+                self.send_response(204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_port}/events"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
