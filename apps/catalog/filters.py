@@ -5,6 +5,7 @@ from django import forms
 from django.db.models import Q
 
 from apps.catalog.models import MAX_AMOUNT, Product
+from apps.rankings.selectors import order_by_popularity
 
 # ordering value → ORDER BY; every ordering ends with the primary key so pages never overlap.
 ORDERINGS = {
@@ -57,3 +58,16 @@ class ProductFilter(django_filters.FilterSet):
 
     def order(self, queryset, name, value):
         return queryset.order_by(*ORDERINGS[value])
+
+
+# The storefront can also sort by units sold (30 days); the API's `ordering` keeps API.md's values.
+STOREFRONT_ORDERING_LABELS = {**ORDERING_LABELS, "popular": "Most popular"}
+
+
+class StorefrontProductFilter(ProductFilter):
+    ordering = django_filters.ChoiceFilter(choices=list(STOREFRONT_ORDERING_LABELS.items()), method="order")
+
+    def order(self, queryset, name, value):
+        if value == "popular":
+            return order_by_popularity(queryset)
+        return super().order(queryset, name, value)

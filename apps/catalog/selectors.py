@@ -23,7 +23,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import QuerySet
 
-from apps.catalog.filters import ProductFilter
+from apps.catalog.filters import ProductFilter, StorefrontProductFilter
 from apps.catalog.models import Category, Product
 from apps.core.errors import NotFound, ValidationError
 
@@ -175,13 +175,14 @@ def _signature(cleaned: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
-def product_page(*, filters: Mapping[str, Any], page: int, page_size: int, clamp: bool = False) -> ProductPage:
+def product_page(*, filters: Mapping[str, Any], page: int, page_size: int, storefront: bool = False) -> ProductPage:
     """A page of active products matching API.md's list filters (category, q, min_price, ...).
 
     Bad filter values raise ValidationError. A page past the end raises NotFound, or with
-    `clamp` (the storefront) gives the last page.
+    `storefront` gives the last page instead, and may also sort by popularity (`popular`).
     """
-    filterset = ProductFilter(data=filters, queryset=active_products())
+    filterset_class = StorefrontProductFilter if storefront else ProductFilter
+    filterset = filterset_class(data=filters, queryset=active_products())
     if not filterset.is_valid():
         raise ValidationError(details={field: [str(m) for m in messages] for field, messages in filterset.errors.items()})
     prefix = f"catalog:{_generation()}:{_signature(filterset.form.cleaned_data)}"
@@ -195,7 +196,7 @@ def product_page(*, filters: Mapping[str, Any], page: int, page_size: int, clamp
         cache.set(count_key, count, timeout=_timeout())
     num_pages = max(1, math.ceil(count / page_size))
     if page > num_pages:
-        if not clamp:
+        if not storefront:
             raise NotFound("This page does not exist.", details={"page": page, "num_pages": num_pages})
         page = num_pages
         page_key = f"{prefix}:page:{page_size}:{page}"

@@ -32,7 +32,7 @@ def _page_number(raw: str | None) -> int:
 def product_list(request):
     form = ProductSearchForm(request.GET)
     filters = form.filters()
-    page = selectors.product_page(filters=filters, page=_page_number(request.GET.get("page")), page_size=PAGE_SIZE, clamp=True)
+    page = selectors.product_page(filters=filters, page=_page_number(request.GET.get("page")), page_size=PAGE_SIZE, storefront=True)
     categories = selectors.list_categories()
     current_category = next((c for c in categories if c.slug == filters["category"]), None)
     return render(
