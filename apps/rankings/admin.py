@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from apps.core.admin import ReadOnlyAdminMixin
 from apps.rankings.models import ProductSalesDaily
 
 
 @admin.register(ProductSalesDaily)
-class ProductSalesDailyAdmin(admin.ModelAdmin):
+class ProductSalesDailyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: the aggregation task and `rebuild_rankings` are the only writers."""
 
     list_display = ["day", "product", "units_sold", "revenue", "updated_at"]
@@ -14,12 +15,3 @@ class ProductSalesDailyAdmin(admin.ModelAdmin):
     list_select_related = ["product"]
     ordering = ["-day", "-units_sold", "product_id"]
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
