@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 import requests
 from django.conf import settings
+from django.core.cache import cache
 from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -44,6 +45,11 @@ MIN_CLAIM_LEASE_SECONDS = 60.0
 MAX_BATCHES_PER_RUN = 50
 CLAIM_TRIES = 3
 PURGE_CHUNK = 1000
+# Set while a relay run is queued and has not started: commits meanwhile need no run of their own,
+# since that run delivers everything due when it starts. It lapses by itself, so a queued run lost
+# with its worker only holds triggers back this long (and beat's sweep delivers anyway).
+RELAY_QUEUED_KEY = "outbox:relay-queued"
+RELAY_QUEUED_SECONDS = 10
 ERROR_MAX_CHARS = 2000
 
 PENDING, SENT, DEAD = OutboxEvent.Status.PENDING, OutboxEvent.Status.SENT, OutboxEvent.Status.DEAD
@@ -73,8 +79,14 @@ def publish(*, type: str, aggregate: models.Model, data: dict) -> OutboxEvent:
 
 
 def _trigger_relay() -> None:
+    """Queue one relay run, unless one is already queued (a flash sale commits hundreds a second)."""
     from apps.outbox.tasks import relay_outbox  # tasks.py imports this module
 
+    try:
+        if not cache.add(RELAY_QUEUED_KEY, 1, timeout=RELAY_QUEUED_SECONDS):
+            return
+    except Exception:  # no shared cache: queue a run anyway rather than risk none
+        logger.warning("outbox relay trigger: cache unavailable, queueing a run", exc_info=True)
     # No publish retries: a request must not wait for a missing broker; beat's sweep delivers anyway.
     relay_outbox.apply_async(retry=False)
 
@@ -96,6 +108,8 @@ def relay_due_events(*, now: datetime | None = None, batch_size: int | None = No
     across the HTTP calls.
     """
     report = RelayReport()
+    # From here on this run sees every committed event, so a commit from now on queues a new run.
+    cache.delete(RELAY_QUEUED_KEY)
     url = settings.DATA_PLATFORM_URL
     if not url:
         logger.warning("DATA_PLATFORM_URL is not set: outbox events stay pending")
