@@ -5,7 +5,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 RUN apt-get update && apt-get install -y --no-install-recommends pkg-config libmariadb-dev gcc \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-COPY requirements.txt .
+COPY requirements-base.txt requirements.txt ./
 RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
 # Production settings refuse to start without real services; collectstatic needs neither.

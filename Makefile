@@ -6,15 +6,22 @@ EMBEDDED := env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL DJANGO_SETTING
 
 .PHONY: run test lint bench install clean
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+$(PY):
+	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+
+# `make run` needs only the base requirements (no compiled MySQL driver); the rest needs them all.
+$(VENV)/.installed-base: $(PY) requirements-base.txt
+	$(PY) -m pip install --quiet -r requirements-base.txt
 	touch $@
+
+$(VENV)/.installed: $(PY) requirements-base.txt requirements.txt requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.installed-base
 
 install: $(VENV)/.installed
 
-run: install
+run: $(VENV)/.installed-base
 	$(EMBEDDED) $(PY) manage.py migrate --noinput
 	$(EMBEDDED) $(PY) manage.py seed_demo
 	@trap 'kill 0' INT TERM EXIT; \
