@@ -9,7 +9,7 @@ from typing import TypeVar
 
 from django.conf import settings
 from django.db import OperationalError, transaction
-from django.db.models import F
+from django.db.models import F, prefetch_related_objects
 from django.utils import timezone
 
 from apps.cart.locks import lock_cart
@@ -209,7 +209,10 @@ def place_order(*, user, items: list[dict] | None, from_cart: bool, user_coupon_
             return order
 
     order = _run_with_lock_retries(attempt)
-    return Order.objects.prefetch_related("items").get(pk=order.pk)
+    # The order is current as created (no second read of the row just written); its lines are
+    # what callers show.
+    prefetch_related_objects([order], "items")
+    return order
 
 
 def cancel_order(*, user, order_id: int, actor=None) -> Order:
