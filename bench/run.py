@@ -216,9 +216,11 @@ def celery_worker(env: dict[str, str], *, log_path: Path):
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    _worker_pids.append(proc.pid)
     try:
         yield proc
     finally:
+        _worker_pids.remove(proc.pid)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, 15)
         try:
@@ -226,6 +228,30 @@ def celery_worker(env: dict[str, str], *, log_path: Path):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, 9)
             proc.wait()
+
+
+_worker_pids: list[int] = []
+
+
+def cpu_snapshot() -> dict[str, float]:
+    """CPU seconds used so far by the Celery worker (started by celery_worker()) and by MariaDB, and
+    the machine's busy and total CPU seconds: differences over a scenario say where its CPU went."""
+    tick = os.sysconf("SC_CLK_TCK")
+    snapshot = {"worker": 0.0, "mariadb": 0.0}
+    for stat_path in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            head, tail = stat_path.read_text().rsplit(")", 1)
+        except (OSError, ValueError):
+            continue  # the process ended while we looked
+        fields, name = tail.split(), head.rsplit("(", 1)[-1]
+        seconds = (int(fields[11]) + int(fields[12])) / tick
+        if int(stat_path.parent.name) in _worker_pids or int(fields[1]) in _worker_pids:
+            snapshot["worker"] += seconds
+        elif name in ("mariadbd", "mysqld"):
+            snapshot["mariadb"] += seconds
+    cpu = [int(value) / tick for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    snapshot["total"], snapshot["idle"] = sum(cpu[:8]), cpu[3] + cpu[4]  # idle + iowait
+    return snapshot
 
 
 def free_port() -> int:
@@ -243,6 +269,9 @@ class Run:
 
     report: dict
     server_cpu_seconds: float
+    worker_cpu_seconds: float
+    mariadb_cpu_seconds: float
+    machine_busy: float  # fraction of all cores busy during the run, whoever used them
     load_average: float
 
     @property
@@ -279,18 +308,34 @@ class Run:
     def cpu_ms_per_request(self) -> float:
         return self.server_cpu_seconds * 1000 / self.requests if self.requests else 0.0
 
+    @property
+    def worker_cpu_ms_per_request(self) -> float:
+        return self.worker_cpu_seconds * 1000 / self.requests if self.requests else 0.0
+
+    @property
+    def mariadb_cpu_ms_per_request(self) -> float:
+        return self.mariadb_cpu_seconds * 1000 / self.requests if self.requests else 0.0
+
 
 def wrk(base_url: str, *, scenario: str, seconds: float, connections: int, data_path: Path, work_dir: Path) -> Run:
     out = work_dir / f"wrk-{scenario}-{uuid.uuid4().hex[:8]}.json"
     env = {**os.environ, "BENCH_SCENARIO": scenario, "BENCH_DATA": str(data_path), "BENCH_NONCE": uuid.uuid4().hex[:12], "BENCH_OUT": str(out)}
     command = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", str(LUA_SCRIPT), base_url]
     load_average = os.getloadavg()[0]
-    cpu_before = common.server_cpu_seconds(base_url)
+    cpu_before, before = common.server_cpu_seconds(base_url), cpu_snapshot()
     result = subprocess.run(command, env=env, capture_output=True, text=True)
-    cpu = common.server_cpu_seconds(base_url) - cpu_before
+    cpu, after = common.server_cpu_seconds(base_url) - cpu_before, cpu_snapshot()
     if result.returncode != 0 or not out.exists():
         raise RuntimeError(f"wrk failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
-    return Run(report=json.loads(out.read_text()), server_cpu_seconds=cpu, load_average=load_average)
+    total = after["total"] - before["total"]
+    return Run(
+        report=json.loads(out.read_text()),
+        server_cpu_seconds=cpu,
+        worker_cpu_seconds=after["worker"] - before["worker"],
+        mariadb_cpu_seconds=after["mariadb"] - before["mariadb"],
+        machine_busy=1 - (after["idle"] - before["idle"]) / total if total else 0.0,
+        load_average=load_average,
+    )
 
 
 @dataclass
@@ -544,8 +589,8 @@ def render(
         "(GET /livez, a Django JSON view that touches nothing). All on one machine, loopback.",
         "",
         "| scenario | req/s | answered/s | vs floor | p50 ms | p95 ms | p99 ms | errors | unexpected | outcomes "
-        "| server CPU ms/req (floor) | floor req/s | load avg | target |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| server CPU ms/req (floor) | worker, MariaDB CPU ms/req | machine busy | floor req/s | load avg | target |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for key in SCENARIOS:
         if key not in rows:
@@ -558,7 +603,8 @@ def render(
         lines.append(
             f"| {row.scenario.title} | {run.per_second:,.0f} | {row.answered_per_second:,.0f}{orders} | {row.ratio:.0%} | "
             f"{run.latency_ms('p50'):.1f} | {run.latency_ms('p95'):.1f} | {run.latency_ms('p99'):.1f} | {row.errors} | "
-            f"{sum(row.unexpected.values())} | {outcomes} | {run.cpu_ms_per_request:.2f} ({row.floor.cpu_ms_per_request:.2f}) | {row.floor.per_second:,.0f} | "
+            f"{sum(row.unexpected.values())} | {outcomes} | {run.cpu_ms_per_request:.2f} ({row.floor.cpu_ms_per_request:.2f}) | "
+            f"{run.worker_cpu_ms_per_request:.2f}, {run.mariadb_cpu_ms_per_request:.2f} | {run.machine_busy:.0%} | {row.floor.per_second:,.0f} | "
             f"{run.load_average:.1f} | "
             f"{row.scenario.target}{verdict} |"
         )
@@ -574,7 +620,10 @@ def render(
         '"answered" counts the scenario\'s expected outcomes (201/200, and refusals such as 409 COUPON_SOLD_OUT or 409 OUT_OF_STOCK); '
         'errors are 5xx answers and socket errors; "vs floor" is answered/s over the floor\'s req/s. Orders/s for checkout-hot is '
         "the hot product's orders over the time between its first and last order (its selling window). Server CPU is gunicorn's "
-        '(master and workers) user + system time per request: steadier than req/s when other work shares the machine; "load avg" '
+        "(master and workers) user + system time per request: steadier than req/s when other work shares the machine; "
+        "worker and MariaDB CPU are the Celery worker's (the outbox relay) and the database server's, per request of the "
+        'scenario (MariaDB\'s includes any other client of it); "machine busy" is the share of all cores in use during the '
+        'scenario, by anyone; "load avg" '
         "is the machine's 1-minute load average when the scenario started.",
         "",
         "## Invariants (checked in the database after the run)",
@@ -605,6 +654,13 @@ def main() -> int:
     if shutil.which("wrk") is None:
         common.log("wrk is not installed: apt-get install -y wrk")
         return 2
+    for service, command in {
+        "MariaDB": ["mariadb-admin", "--protocol=tcp", "-h127.0.0.1", "-uroot", "ping"],
+        "Redis": ["redis-cli", "-h", "127.0.0.1", "ping"],
+    }.items():
+        if subprocess.run(command, capture_output=True).returncode != 0:
+            common.log(f"{service} does not answer on 127.0.0.1: start it as DEVELOPERS.md shows")
+            return 2
     work_dir = Path(f"/tmp/flashcart-bench-{args.database}")
     work_dir.mkdir(exist_ok=True)
     workers = int(os.environ.get("GUNICORN_WORKERS") or 2 * (os.cpu_count() or 1) + 1)
