@@ -234,10 +234,12 @@ _worker_pids: list[int] = []
 
 
 def cpu_snapshot() -> dict[str, float]:
-    """CPU seconds used so far by the Celery worker (started by celery_worker()) and by MariaDB, and
-    the machine's busy and total CPU seconds: differences over a scenario say where its CPU went."""
+    """CPU seconds used so far by the Celery worker (started by celery_worker()), MariaDB, Redis and
+    this process with its finished children (wrk), and the machine's busy and total CPU seconds:
+    differences over a scenario say where its CPU went, and how much went to work that is not ours."""
     tick = os.sysconf("SC_CLK_TCK")
-    snapshot = {"worker": 0.0, "mariadb": 0.0}
+    times = os.times()
+    snapshot = {"worker": 0.0, "mariadb": 0.0, "redis": 0.0, "self": times.user + times.system + times.children_user + times.children_system}
     for stat_path in Path("/proc").glob("[0-9]*/stat"):
         try:
             head, tail = stat_path.read_text().rsplit(")", 1)
@@ -249,8 +251,10 @@ def cpu_snapshot() -> dict[str, float]:
             snapshot["worker"] += seconds
         elif name in ("mariadbd", "mysqld"):
             snapshot["mariadb"] += seconds
+        elif name == "redis-server":
+            snapshot["redis"] += seconds
     cpu = [int(value) / tick for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    snapshot["total"], snapshot["idle"] = sum(cpu[:8]), cpu[3] + cpu[4]  # idle + iowait
+    snapshot["total"], snapshot["busy"] = sum(cpu[:8]), sum(cpu[:8]) - cpu[3] - cpu[4]  # all but idle and iowait
     return snapshot
 
 
@@ -272,7 +276,7 @@ class Run:
     worker_cpu_seconds: float
     mariadb_cpu_seconds: float
     machine_busy: float  # fraction of all cores busy during the run, whoever used them
-    load_average: float
+    other_cores: float  # cores kept busy meanwhile by work that is not this bench's (other people's)
 
     @property
     def seconds(self) -> float:
@@ -321,20 +325,22 @@ def wrk(base_url: str, *, scenario: str, seconds: float, connections: int, data_
     out = work_dir / f"wrk-{scenario}-{uuid.uuid4().hex[:8]}.json"
     env = {**os.environ, "BENCH_SCENARIO": scenario, "BENCH_DATA": str(data_path), "BENCH_NONCE": uuid.uuid4().hex[:12], "BENCH_OUT": str(out)}
     command = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", str(LUA_SCRIPT), base_url]
-    load_average = os.getloadavg()[0]
+    started = time.monotonic()
     cpu_before, before = common.server_cpu_seconds(base_url), cpu_snapshot()
     result = subprocess.run(command, env=env, capture_output=True, text=True)
     cpu, after = common.server_cpu_seconds(base_url) - cpu_before, cpu_snapshot()
+    elapsed = time.monotonic() - started
     if result.returncode != 0 or not out.exists():
         raise RuntimeError(f"wrk failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
-    total = after["total"] - before["total"]
+    delta = {key: after[key] - before[key] for key in after}
+    ours = cpu + delta["worker"] + delta["mariadb"] + delta["redis"] + delta["self"]
     return Run(
         report=json.loads(out.read_text()),
         server_cpu_seconds=cpu,
-        worker_cpu_seconds=after["worker"] - before["worker"],
-        mariadb_cpu_seconds=after["mariadb"] - before["mariadb"],
-        machine_busy=1 - (after["idle"] - before["idle"]) / total if total else 0.0,
-        load_average=load_average,
+        worker_cpu_seconds=delta["worker"],
+        mariadb_cpu_seconds=delta["mariadb"],
+        machine_busy=delta["busy"] / delta["total"] if delta["total"] else 0.0,
+        other_cores=max(0.0, delta["busy"] - ours) / elapsed,
     )
 
 
@@ -589,7 +595,7 @@ def render(
         "(GET /livez, a Django JSON view that touches nothing). All on one machine, loopback.",
         "",
         "| scenario | req/s | answered/s | vs floor | p50 ms | p95 ms | p99 ms | errors | unexpected | outcomes "
-        "| server CPU ms/req (floor) | worker, MariaDB CPU ms/req | machine busy | floor req/s | load avg | target |",
+        "| server CPU ms/req (floor) | worker, MariaDB CPU ms/req | machine busy | other work, cores | floor req/s | target |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for key in SCENARIOS:
@@ -604,8 +610,8 @@ def render(
             f"| {row.scenario.title} | {run.per_second:,.0f} | {row.answered_per_second:,.0f}{orders} | {row.ratio:.0%} | "
             f"{run.latency_ms('p50'):.1f} | {run.latency_ms('p95'):.1f} | {run.latency_ms('p99'):.1f} | {row.errors} | "
             f"{sum(row.unexpected.values())} | {outcomes} | {run.cpu_ms_per_request:.2f} ({row.floor.cpu_ms_per_request:.2f}) | "
-            f"{run.worker_cpu_ms_per_request:.2f}, {run.mariadb_cpu_ms_per_request:.2f} | {run.machine_busy:.0%} | {row.floor.per_second:,.0f} | "
-            f"{run.load_average:.1f} | "
+            f"{run.worker_cpu_ms_per_request:.2f}, {run.mariadb_cpu_ms_per_request:.2f} | {run.machine_busy:.0%} | {run.other_cores:.2f} | "
+            f"{row.floor.per_second:,.0f} | "
             f"{row.scenario.target}{verdict} |"
         )
     lines.append("")
@@ -623,8 +629,8 @@ def render(
         "(master and workers) user + system time per request: steadier than req/s when other work shares the machine; "
         "worker and MariaDB CPU are the Celery worker's (the outbox relay) and the database server's, per request of the "
         'scenario (MariaDB\'s includes any other client of it); "machine busy" is the share of all cores in use during the '
-        'scenario, by anyone; "load avg" '
-        "is the machine's 1-minute load average when the scenario started.",
+        'scenario, by anyone; "other work" is the CPU (in cores) used meanwhile by processes that are not this bench\'s '
+        "(gunicorn, the worker, MariaDB, Redis, wrk, the receiver): other people's work on a shared machine.",
         "",
         "## Invariants (checked in the database after the run)",
         "",
