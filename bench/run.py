@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/run.py [--seconds 10] [--floor-seconds 5] [--connections 32] [--only coupon,charge]
 
-What it does, in about five minutes (bounded by --budget, ten minutes by default):
+What it does, in two to three minutes (scenarios past --budget, 570 s by default, are skipped):
 1. re-creates the bench database (BENCH_DATABASE, default bench_run) and empties its Redis dbs
    (BENCH_REDIS_DB and the next one, the Celery broker), migrates, and seeds: 2,000 shoppers with
    API tokens and funded wallets, 1,000 products, one hot product with limited stock, and a
