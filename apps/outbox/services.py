@@ -46,10 +46,13 @@ MAX_BATCHES_PER_RUN = 50
 CLAIM_TRIES = 3
 PURGE_CHUNK = 1000
 # Set while a relay run is queued and has not started: commits meanwhile need no run of their own,
-# since that run delivers everything due when it starts. It lapses by itself, so a queued run lost
-# with its worker only holds triggers back this long (and beat's sweep delivers anyway).
+# since that run delivers everything due when it starts. The run starts a moment after its trigger,
+# so the commits of that moment share it (at flash-sale rates, hundreds of commits share a few
+# runs). The flag lapses by itself, so a queued run lost with its worker only holds triggers back
+# this long (and beat's sweep delivers anyway).
 RELAY_QUEUED_KEY = "outbox:relay-queued"
 RELAY_QUEUED_SECONDS = 10
+RELAY_TRIGGER_DELAY_SECONDS = 0.2
 ERROR_MAX_CHARS = 2000
 
 PENDING, SENT, DEAD = OutboxEvent.Status.PENDING, OutboxEvent.Status.SENT, OutboxEvent.Status.DEAD
@@ -88,7 +91,7 @@ def _trigger_relay() -> None:
     except Exception:  # no shared cache: queue a run anyway rather than risk none
         logger.warning("outbox relay trigger: cache unavailable, queueing a run", exc_info=True)
     # No publish retries: a request must not wait for a missing broker; beat's sweep delivers anyway.
-    relay_outbox.apply_async(retry=False)
+    relay_outbox.apply_async(countdown=RELAY_TRIGGER_DELAY_SECONDS, retry=False)
 
 
 @dataclass

@@ -34,6 +34,7 @@ def test_commits_while_a_run_is_queued_queue_no_more_and_a_started_run_lets_the_
         services.publish(type="wallet.charged", aggregate=user, data={"amount": 2})
         services.publish(type="wallet.charged", aggregate=user, data={"amount": 3})
     assert len(queued) == 1
+    assert queued[0]["countdown"] == services.RELAY_TRIGGER_DELAY_SECONDS  # so the commits of that moment share it
     assert 0 < cache.ttl(services.RELAY_QUEUED_KEY) <= services.RELAY_QUEUED_SECONDS  # lapses by itself
 
     services.relay_due_events()  # the queued run starts: it will see everything committed so far
