@@ -6,6 +6,8 @@ from django.core.management import call_command
 
 from apps.catalog.models import Category, Product
 from apps.core.management.commands import seed_demo
+from apps.coupons.models import Coupon
+from apps.wallets.models import Wallet, WalletTransaction
 
 pytestmark = pytest.mark.django_db
 
@@ -31,13 +33,17 @@ def test_seed_demo_loads_a_real_looking_catalog_and_two_users():
     assert f"{seed_demo.SHOPPER_EMAIL} / {seed_demo.SHOPPER_PASSWORD}" in output
 
 
+def _counts() -> tuple[int, ...]:
+    return tuple(model.objects.count() for model in (Category, Product, get_user_model(), Coupon, WalletTransaction))
+
+
 def test_seed_demo_twice_adds_nothing_and_keeps_changes():
     _seed()
     product = Product.objects.get(sku="AUD-001")
     Product.objects.filter(pk=product.pk).update(stock=1, price=1)
-    counts = (Category.objects.count(), Product.objects.count(), get_user_model().objects.count())
+    counts = _counts()
     output = _seed()
-    assert (Category.objects.count(), Product.objects.count(), get_user_model().objects.count()) == counts
+    assert _counts() == counts
     product.refresh_from_db()
     assert (product.stock, product.price) == (1, 1)
     assert "(0 categories and 0 products added now)" in output
@@ -46,3 +52,12 @@ def test_seed_demo_twice_adds_nothing_and_keeps_changes():
 def test_seeded_products_show_up_in_the_api(api_client):
     _seed()
     assert api_client.get("/api/v1/products").json()["count"] == Product.objects.count()
+
+
+def test_seed_demo_funds_the_shopper_once_and_opens_campaigns():
+    _seed()
+    _seed()
+    shopper_wallet = Wallet.objects.get(user__email=seed_demo.SHOPPER_EMAIL)
+    assert shopper_wallet.balance == seed_demo.SHOPPER_STARTING_BALANCE
+    assert list(shopper_wallet.transactions.values_list("kind", "amount")) == [("charge", seed_demo.SHOPPER_STARTING_BALANCE)]
+    assert sorted(Coupon.objects.values_list("name", flat=True)) == sorted(name for name, *_ in seed_demo.CAMPAIGNS)

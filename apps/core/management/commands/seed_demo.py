@@ -1,7 +1,8 @@
-"""Demo data for `make run`: categories, products, a staff user and a shopper.
+"""Demo data for `make run`: categories, products, a staff user, a shopper with money in the wallet, coupon campaigns.
 
 Idempotent: everything is keyed (category slug, product SKU, user e-mail) and only created when
 missing, so running it again adds nothing and leaves stock, prices and passwords as they are.
+Wallet money and campaigns go through the services, like any other change.
 Each kind of data has its own small function; add new ones to `handle`.
 """
 
@@ -12,11 +13,21 @@ from django.utils.text import slugify
 
 from apps.catalog.models import Category, Product
 from apps.catalog.selectors import invalidate_product_cache
+from apps.coupons.models import Coupon
+from apps.coupons.services import create_coupon
+from apps.wallets.models import WalletTransaction
+from apps.wallets.services import charge_wallet
 
 STAFF_EMAIL = "staff@flashcart.test"
 STAFF_PASSWORD = "flashcart-staff-demo"
 SHOPPER_EMAIL = "shopper@flashcart.test"
 SHOPPER_PASSWORD = "flashcart-shopper-demo"
+SHOPPER_STARTING_BALANCE = 250_00
+# (name, discount type, value, max discount, min order amount, quantity)
+CAMPAIGNS = [
+    ("Welcome: $5 off", "fixed", 5_00, None, 20_00, 500),
+    ("Flash sale: 15% off (up to $30)", "percent", 15, 30_00, 0, 50),
+]
 
 # category slug → (category name, SKU prefix, [(product name, price in cents, stock, description)])
 CATALOG = {
@@ -90,12 +101,15 @@ class Command(BaseCommand):
         with transaction.atomic():
             categories_created, products_created = seed_catalog()
             users = seed_users()
+            campaigns_created = seed_campaigns()
+        funded = seed_shopper_wallet()
         if categories_created or products_created:
             invalidate_product_cache(product_ids=[])
         self.stdout.write(
             f"Demo catalog: {Category.objects.count()} categories, {Product.objects.count()} products "
             f"({categories_created} categories and {products_created} products added now)."
         )
+        self.stdout.write(f"Coupon campaigns: {campaigns_created} added now; shopper's wallet {'funded' if funded else 'already funded'}.")
         for email, password, role, created in users:
             state = "created" if created else "already there; password unchanged if you changed it"
             self.stdout.write(f"  {role:<8} {email} / {password}  ({state})")
@@ -136,3 +150,28 @@ def _user(email: str, password: str, **fields) -> bool:
         user.set_password(password)
         user.save(update_fields=["password"])
     return created
+
+
+def seed_campaigns() -> int:
+    created = 0
+    for name, discount_type, value, max_discount, min_order_amount, quantity in CAMPAIGNS:
+        if not Coupon.objects.filter(name=name).exists():
+            create_coupon(
+                name=name,
+                discount_type=discount_type,
+                discount_value=value,
+                max_discount=max_discount,
+                min_order_amount=min_order_amount,
+                total_quantity=quantity,
+            )
+            created += 1
+    return created
+
+
+def seed_shopper_wallet() -> bool:
+    """Money to shop with, once: only when the shopper's ledger is still empty."""
+    shopper = get_user_model().objects.get(email=SHOPPER_EMAIL)
+    if WalletTransaction.objects.filter(wallet__user=shopper).exists():
+        return False
+    charge_wallet(user=shopper, amount=SHOPPER_STARTING_BALANCE)
+    return True
