@@ -458,14 +458,21 @@ def outbox_counts(database: str) -> dict[str, int]:
     return {status: int(n) for status, n in (line.split("\t") for line in result.stdout.split("\n") if line)}
 
 
+def queued_tasks(env: dict[str, str]) -> int:
+    """Celery messages waiting in the broker's default queue."""
+    result = subprocess.run(["redis-cli", "-u", env["CELERY_BROKER_URL"], "LLEN", "celery"], capture_output=True, text=True, check=True)
+    return int(result.stdout.strip() or 0)
+
+
 def drain_outbox(env: dict[str, str], database: str, *, seconds: float) -> tuple[dict[str, int], float]:
-    """Wait until no event is pending (or `seconds` pass); nudges the relay when progress stalls."""
+    """Wait until no event is pending and no task is queued (or `seconds` pass); nudges the relay
+    when progress stalls. Before a scenario it keeps the previous one's background work out of it."""
     started = time.monotonic()
     last_pending, stalled_since = None, time.monotonic()
     while True:
         counts = outbox_counts(database)
         pending = counts.get("pending", 0)
-        if pending == 0 or time.monotonic() - started > seconds:
+        if (pending == 0 and queued_tasks(env) == 0) or time.monotonic() - started > seconds:
             return counts, time.monotonic() - started
         if pending != last_pending:
             last_pending, stalled_since = pending, time.monotonic()
@@ -691,6 +698,9 @@ def main() -> int:
 
             def measure(key: str) -> Row:
                 scenario = CATALOG[key]
+                _, waited = drain_outbox(env, args.database, seconds=60)
+                if waited >= 1:
+                    common.log(f"Waited {waited:.0f} s for the previous scenario's outbox events to be relayed")
                 load = {"connections": args.connections, "data_path": data_path, "work_dir": work_dir}
                 if args.warmup_seconds > 0 and key not in ("hot",):
                     wrk(base_url, scenario="floor" if key in ("charge", "spread") else key, seconds=args.warmup_seconds, **load)
