@@ -1,12 +1,10 @@
-import threading
-
 import pytest
-from django.db import connection
 
 from apps.cart import services
 from apps.cart.models import Cart, CartItem
 from apps.cart.selectors import cart_item_count, cart_summary
 from apps.core.errors import NotFound, OutOfStock, ProductUnavailable, ValidationError
+from tests.concurrency import race
 from tests.factories import ProductFactory, UserFactory
 
 
@@ -128,25 +126,10 @@ def test_concurrent_adds_of_one_product_end_in_one_line_with_every_unit():
     user = UserFactory()
     product = ProductFactory(stock=1000)
     threads_count = 12
-    barrier = threading.Barrier(threads_count)
-    errors = []
 
-    def add():
-        try:
-            barrier.wait()
-            services.add_to_cart(user=user, product_id=product.pk, quantity=3)
-        except Exception as exc:  # collected and asserted below
-            errors.append(exc)
-        finally:
-            connection.close()
+    outcomes = race([lambda: services.add_to_cart(user=user, product_id=product.pk, quantity=3)] * threads_count)
 
-    threads = [threading.Thread(target=add) for _ in range(threads_count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert errors == []
+    assert [exc for exc in outcomes if isinstance(exc, Exception)] == []
     assert Cart.objects.filter(user=user).count() == 1
     assert list(CartItem.objects.filter(cart__user=user).values_list("quantity", flat=True)) == [3 * threads_count]
 
@@ -156,25 +139,9 @@ def test_concurrent_adds_never_put_more_than_the_stock_in_one_line():
     user = UserFactory()
     product = ProductFactory(stock=10)
     threads_count = 8
-    barrier = threading.Barrier(threads_count)
-    outcomes = []
 
-    def add():
-        try:
-            barrier.wait()
-            services.add_to_cart(user=user, product_id=product.pk, quantity=3)
-            outcomes.append("ok")
-        except OutOfStock:
-            outcomes.append("out")
-        finally:
-            connection.close()
+    outcomes = race([lambda: services.add_to_cart(user=user, product_id=product.pk, quantity=3)] * threads_count)
 
-    threads = [threading.Thread(target=add) for _ in range(threads_count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert outcomes.count("ok") == 3
-    assert outcomes.count("out") == threads_count - 3
+    assert sum(isinstance(outcome, CartItem) for outcome in outcomes) == 3
+    assert sum(isinstance(outcome, OutOfStock) for outcome in outcomes) == threads_count - 3
     assert CartItem.objects.get(cart__user=user).quantity == 9

@@ -1,8 +1,5 @@
-"""Shared by the order tests: funding, a full picture of what an order may change, thread races."""
+"""Shared by the order tests: funding and a full picture of what an order may change."""
 
-import threading
-
-from django.db import connection
 from django.db.models import Sum
 
 from apps.cart.models import CartItem
@@ -38,26 +35,3 @@ def world() -> dict:
         "cart": list(CartItem.objects.order_by("pk").values_list("pk", "product_id", "quantity")),
         "events": list(OutboxEvent.objects.order_by("pk").values_list("pk", "type")),
     }
-
-
-def race(workers: list, *, timeout: float = 120) -> list:
-    """Start one thread per callable, release them together, return each one's result or exception."""
-    barrier = threading.Barrier(len(workers))
-    results: list = [None] * len(workers)
-
-    def run(index, work):
-        try:
-            barrier.wait()
-            results[index] = work()
-        except Exception as exc:  # the caller asserts on every outcome
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(index, work)) for index, work in enumerate(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout)
-    assert not any(thread.is_alive() for thread in threads), "a worker hung"
-    return results

@@ -13,8 +13,9 @@ from apps.orders import services
 from apps.orders.models import Order, OrderItem
 from apps.outbox.models import OutboxEvent
 from apps.wallets.models import Wallet, WalletTransaction
+from tests.concurrency import race
 from tests.factories import CouponFactory, ProductFactory, UserCouponFactory, UserFactory
-from tests.orders.helpers import balance, fund, ledger_sum, race
+from tests.orders.helpers import balance, fund, ledger_sum
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
