@@ -42,3 +42,11 @@ def staff_client(staff_user):
     client.force_authenticate(user=staff_user)
     client.user = staff_user
     return client
+
+
+@pytest.fixture
+def shopper_client(client, user):
+    """A storefront browser logged in as `user` (also at `.user`)."""
+    client.force_login(user)
+    client.user = user
+    return client

@@ -1,20 +1,9 @@
 import pytest
-from django.contrib.messages import get_messages
 
 from apps.cart.models import CartItem
 from apps.cart.services import add_to_cart
 from tests.factories import ProductFactory, UserFactory
-
-
-@pytest.fixture
-def shopper(client, user):
-    client.force_login(user)
-    client.user = user
-    return client
-
-
-def messages_of(response) -> list[str]:
-    return [str(message) for message in get_messages(response.wsgi_request)]
+from tests.pages import messages_of
 
 
 @pytest.mark.django_db
@@ -25,11 +14,11 @@ def test_anonymous_cart_page_sends_to_login(client):
 
 
 @pytest.mark.django_db
-def test_cart_page_lists_lines_subtotal_and_checkout(shopper):
+def test_cart_page_lists_lines_subtotal_and_checkout(shopper_client):
     product = ProductFactory(name="Green tea", price=1250, stock=5)
-    add_to_cart(user=shopper.user, product_id=product.pk, quantity=2)
+    add_to_cart(user=shopper_client.user, product_id=product.pk, quantity=2)
 
-    response = shopper.get("/cart/")
+    response = shopper_client.get("/cart/")
 
     assert response.status_code == 200
     html = response.content.decode()
@@ -40,32 +29,32 @@ def test_cart_page_lists_lines_subtotal_and_checkout(shopper):
 
 
 @pytest.mark.django_db
-def test_empty_cart_page(shopper):
-    response = shopper.get("/cart/")
+def test_empty_cart_page(shopper_client):
+    response = shopper_client.get("/cart/")
     assert "Your cart is empty" in response.content.decode()
 
 
 @pytest.mark.django_db
-def test_add_from_a_product_page_redirects_back_with_a_message(shopper):
+def test_add_from_a_product_page_redirects_back_with_a_message(shopper_client):
     product = ProductFactory(name="Mug", stock=5)
-    response = shopper.post("/cart/add/", {"product_id": product.pk, "quantity": 2}, HTTP_REFERER=f"http://testserver/products/{product.slug}/")
+    response = shopper_client.post("/cart/add/", {"product_id": product.pk, "quantity": 2}, HTTP_REFERER=f"http://testserver/products/{product.slug}/")
     assert response.status_code == 302
     assert response["Location"] == f"http://testserver/products/{product.slug}/"
     assert any("Mug" in message for message in messages_of(response))
-    assert CartItem.objects.get(cart__user=shopper.user).quantity == 2
+    assert CartItem.objects.get(cart__user=shopper_client.user).quantity == 2
 
 
 @pytest.mark.django_db
-def test_add_never_redirects_to_another_site(shopper):
+def test_add_never_redirects_to_another_site(shopper_client):
     product = ProductFactory()
-    response = shopper.post("/cart/add/", {"product_id": product.pk, "quantity": 1, "next": "https://evil.example/"})
+    response = shopper_client.post("/cart/add/", {"product_id": product.pk, "quantity": 1, "next": "https://evil.example/"})
     assert response["Location"] == "/cart/"
 
 
 @pytest.mark.django_db
-def test_add_out_of_stock_says_what_to_do_and_changes_nothing(shopper):
+def test_add_out_of_stock_says_what_to_do_and_changes_nothing(shopper_client):
     product = ProductFactory(name="Rare vase", stock=1)
-    response = shopper.post("/cart/add/", {"product_id": product.pk, "quantity": 3, "next": f"/products/{product.slug}/"})
+    response = shopper_client.post("/cart/add/", {"product_id": product.pk, "quantity": 3, "next": f"/products/{product.slug}/"})
     assert response["Location"] == f"/products/{product.slug}/"
     [message] = messages_of(response)
     assert "Only 1 of Rare vase left" in message and "choose 1 or fewer" in message
@@ -73,9 +62,9 @@ def test_add_out_of_stock_says_what_to_do_and_changes_nothing(shopper):
 
 
 @pytest.mark.django_db
-def test_add_with_a_bad_quantity_explains(shopper):
+def test_add_with_a_bad_quantity_explains(shopper_client):
     product = ProductFactory()
-    response = shopper.post("/cart/add/", {"product_id": product.pk, "quantity": 0, "next": "/cart/"})
+    response = shopper_client.post("/cart/add/", {"product_id": product.pk, "quantity": 0, "next": "/cart/"})
     assert response["Location"] == "/cart/"
     assert "quantity" in messages_of(response)[0]
     assert not CartItem.objects.exists()
@@ -91,25 +80,25 @@ def test_anonymous_add_goes_to_login_and_back_to_the_product(client):
 
 
 @pytest.mark.django_db
-def test_change_quantity_and_remove(shopper):
+def test_change_quantity_and_remove(shopper_client):
     product = ProductFactory(stock=9)
-    line = add_to_cart(user=shopper.user, product_id=product.pk, quantity=1)
+    line = add_to_cart(user=shopper_client.user, product_id=product.pk, quantity=1)
 
-    response = shopper.post(f"/cart/items/{line.pk}/", {f"item-{line.pk}-quantity": 4})
+    response = shopper_client.post(f"/cart/items/{line.pk}/", {f"item-{line.pk}-quantity": 4})
     assert response.status_code == 302
     assert CartItem.objects.get(pk=line.pk).quantity == 4
 
-    response = shopper.post(f"/cart/items/{line.pk}/remove/")
+    response = shopper_client.post(f"/cart/items/{line.pk}/remove/")
     assert response.status_code == 302
     assert not CartItem.objects.exists()
 
 
 @pytest.mark.django_db
-def test_a_refused_quantity_change_keeps_what_was_typed(shopper):
+def test_a_refused_quantity_change_keeps_what_was_typed(shopper_client):
     product = ProductFactory(name="Teapot", stock=3)
-    line = add_to_cart(user=shopper.user, product_id=product.pk, quantity=1)
+    line = add_to_cart(user=shopper_client.user, product_id=product.pk, quantity=1)
 
-    response = shopper.post(f"/cart/items/{line.pk}/", {f"item-{line.pk}-quantity": 7})
+    response = shopper_client.post(f"/cart/items/{line.pk}/", {f"item-{line.pk}-quantity": 7})
 
     assert response.status_code == 409
     html = response.content.decode()
@@ -117,14 +106,14 @@ def test_a_refused_quantity_change_keeps_what_was_typed(shopper):
     assert "Only 3 of Teapot left" in html
     assert CartItem.objects.get(pk=line.pk).quantity == 1
 
-    response = shopper.post(f"/cart/items/{line.pk}/", {f"item-{line.pk}-quantity": "lots"})
+    response = shopper_client.post(f"/cart/items/{line.pk}/", {f"item-{line.pk}-quantity": "lots"})
     assert response.status_code == 400
     assert 'value="lots"' in response.content.decode()
 
 
 @pytest.mark.django_db
-def test_another_users_line_cannot_be_changed_from_the_page(shopper):
+def test_another_users_line_cannot_be_changed_from_the_page(shopper_client):
     line = add_to_cart(user=UserFactory(), product_id=ProductFactory(stock=9).pk, quantity=2)
-    shopper.post(f"/cart/items/{line.pk}/", {f"item-{line.pk}-quantity": 5})
-    shopper.post(f"/cart/items/{line.pk}/remove/")
+    shopper_client.post(f"/cart/items/{line.pk}/", {f"item-{line.pk}-quantity": 5})
+    shopper_client.post(f"/cart/items/{line.pk}/remove/")
     assert CartItem.objects.get(pk=line.pk).quantity == 2

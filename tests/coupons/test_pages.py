@@ -1,26 +1,14 @@
 from datetime import timedelta
 
 import pytest
-from django.contrib.messages import get_messages
-from django.test import Client
 from django.utils import timezone
 
 from apps.coupons.models import Coupon, UserCoupon
 from tests.factories import CouponFactory, UserCouponFactory, UserFactory
+from tests.pages import messages_of
 
 pytestmark = pytest.mark.django_db
 
-
-@pytest.fixture
-def shopper_client(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    client.user = user
-    return client
-
-
-def _messages(response) -> list[str]:
-    return [str(message) for message in get_messages(response.wsgi_request)]
 
 
 def test_list_shows_open_campaigns_with_what_remains(client):
@@ -50,7 +38,7 @@ def test_claim_then_see_it_in_my_coupons(shopper_client):
     coupon = CouponFactory(name="Five off", valid_days=7)
     response = shopper_client.post(f"/coupons/{coupon.pk}/claim/", follow=True)
     assert response.redirect_chain == [("/coupons/mine/", 302)]
-    assert _messages(response) == ["Coupon claimed: Five off. Use it at checkout within 7 days."]
+    assert messages_of(response) == ["Coupon claimed: Five off. Use it at checkout within 7 days."]
     html = response.content.decode()
     assert "Five off" in html and "Available" in html
     assert UserCoupon.objects.get().user_id == shopper_client.user.pk
@@ -79,14 +67,14 @@ def test_claim_refusals_are_explained(shopper_client, setup, message):
     before = list(UserCoupon.objects.values_list("id", flat=True))
     response = shopper_client.post(f"/coupons/{coupon.pk}/claim/", follow=True)
     assert response.redirect_chain == [("/coupons/", 302)]
-    assert _messages(response) == [message]
+    assert messages_of(response) == [message]
     assert list(UserCoupon.objects.values_list("id", flat=True)) == before
 
 
 def test_claim_unknown_campaign(shopper_client):
     response = shopper_client.post("/coupons/424242/claim/", follow=True)
     assert response.redirect_chain == [("/coupons/", 302)]
-    assert _messages(response) == ["This coupon campaign does not exist."]
+    assert messages_of(response) == ["This coupon campaign does not exist."]
 
 
 def test_claim_needs_post(shopper_client):

@@ -1,11 +1,11 @@
 import pytest
-from django.contrib.messages import get_messages
 
 from apps.catalog.models import Product
 from apps.orders.models import Order
 from apps.orders.services import cancel_order, place_order
 from tests.factories import ProductFactory, UserFactory
 from tests.orders.helpers import balance, fund
+from tests.pages import messages_of
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ def test_cancel_and_refund_action_goes_through_the_service(admin_client, orders)
         "/admin/orders/order/", {"action": "cancel_and_refund", "_selected_action": [order.pk for order in placed]}, follow=True
     )
 
-    texts = [str(message) for message in get_messages(response.wsgi_request)]
+    texts = messages_of(response)
     assert any(f"Cancelled and refunded: #{placed[1].pk}" in text for text in texts)
     assert any(f"Not cancelled: #{placed[0].pk}: Order #{placed[0].pk} is cancelled" in text for text in texts)
     assert set(Order.objects.values_list("status", flat=True)) == {"cancelled"}

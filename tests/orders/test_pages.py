@@ -1,7 +1,6 @@
 import re
 
 import pytest
-from django.contrib.messages import get_messages
 
 from apps.cart.models import CartItem
 from apps.cart.services import add_to_cart
@@ -10,17 +9,7 @@ from apps.orders.models import Order
 from apps.orders.services import place_order
 from tests.factories import CouponFactory, ProductFactory, UserCouponFactory, UserFactory
 from tests.orders.helpers import balance, fund, world
-
-
-@pytest.fixture
-def shopper(client, user):
-    client.force_login(user)
-    client.user = user
-    return client
-
-
-def messages_of(response) -> list[str]:
-    return [str(message) for message in get_messages(response.wsgi_request)]
+from tests.pages import messages_of
 
 
 def token_of(response) -> str:
@@ -36,20 +25,20 @@ def test_pages_need_login(client, path):
 
 
 @pytest.mark.django_db
-def test_checkout_with_an_empty_cart_goes_back_to_the_cart(shopper):
-    response = shopper.get("/checkout/")
+def test_checkout_with_an_empty_cart_goes_back_to_the_cart(shopper_client):
+    response = shopper_client.get("/checkout/")
     assert response["Location"] == "/cart/"
 
 
 @pytest.mark.django_db
-def test_checkout_shows_lines_coupons_balance_and_previews_the_discount(shopper):
+def test_checkout_shows_lines_coupons_balance_and_previews_the_discount(shopper_client):
     product = ProductFactory(name="Espresso machine", price=20_000, stock=3)
-    add_to_cart(user=shopper.user, product_id=product.pk, quantity=1)
-    fund(shopper.user, 50_000)
-    coupon = UserCouponFactory(user=shopper.user, coupon=CouponFactory(name="Spring sale", discount_type="percent", discount_value=10))
-    UserCouponFactory(user=shopper.user, coupon=CouponFactory(name="Big spender", min_order_amount=100_000))
+    add_to_cart(user=shopper_client.user, product_id=product.pk, quantity=1)
+    fund(shopper_client.user, 50_000)
+    coupon = UserCouponFactory(user=shopper_client.user, coupon=CouponFactory(name="Spring sale", discount_type="percent", discount_value=10))
+    UserCouponFactory(user=shopper_client.user, coupon=CouponFactory(name="Big spender", min_order_amount=100_000))
 
-    page = shopper.get("/checkout/")
+    page = shopper_client.get("/checkout/")
     html = page.content.decode()
     assert page.status_code == 200
     assert "Espresso machine" in html and "$200.00" in html
@@ -57,7 +46,7 @@ def test_checkout_shows_lines_coupons_balance_and_previews_the_discount(shopper)
     assert "Big spender" not in html
     assert "$500.00" in html  # the balance
 
-    preview = shopper.post("/checkout/", {"token": token_of(page), "user_coupon": coupon.pk, "preview": "1"})
+    preview = shopper_client.post("/checkout/", {"token": token_of(page), "user_coupon": coupon.pk, "preview": "1"})
     html = preview.content.decode()
     assert preview.status_code == 200
     assert "−$20.00" in html and "Pay $180.00" in html
@@ -66,53 +55,53 @@ def test_checkout_shows_lines_coupons_balance_and_previews_the_discount(shopper)
 
 
 @pytest.mark.django_db
-def test_pay_places_the_order_empties_the_cart_and_confirms(shopper):
+def test_pay_places_the_order_empties_the_cart_and_confirms(shopper_client):
     product = ProductFactory(price=1500, stock=3)
-    add_to_cart(user=shopper.user, product_id=product.pk, quantity=2)
-    fund(shopper.user, 5000)
-    coupon = UserCouponFactory(user=shopper.user, coupon=CouponFactory(discount_value=500))
-    token = token_of(shopper.get("/checkout/"))
+    add_to_cart(user=shopper_client.user, product_id=product.pk, quantity=2)
+    fund(shopper_client.user, 5000)
+    coupon = UserCouponFactory(user=shopper_client.user, coupon=CouponFactory(discount_value=500))
+    token = token_of(shopper_client.get("/checkout/"))
 
-    response = shopper.post("/checkout/", {"token": token, "user_coupon": coupon.pk, "pay": "1"})
+    response = shopper_client.post("/checkout/", {"token": token, "user_coupon": coupon.pk, "pay": "1"})
 
     order = Order.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/orders/{order.pk}/"
     assert f"Order #{order.pk} is paid: $25.00" in messages_of(response)[0]
     assert order.total == 2500 and order.user_coupon_id == coupon.pk
     assert not CartItem.objects.exists()
-    assert balance(shopper.user) == 2500
-    detail = shopper.get(response["Location"])
+    assert balance(shopper_client.user) == 2500
+    detail = shopper_client.get(response["Location"])
     assert detail.status_code == 200 and f"Order #{order.pk}" in detail.content.decode()
 
 
 @pytest.mark.django_db
-def test_submitting_the_pay_form_twice_orders_once(shopper):
+def test_submitting_the_pay_form_twice_orders_once(shopper_client):
     product = ProductFactory(price=1000, stock=10)
-    add_to_cart(user=shopper.user, product_id=product.pk, quantity=1)
-    fund(shopper.user, 5000)
-    token = token_of(shopper.get("/checkout/"))
+    add_to_cart(user=shopper_client.user, product_id=product.pk, quantity=1)
+    fund(shopper_client.user, 5000)
+    token = token_of(shopper_client.get("/checkout/"))
 
-    first = shopper.post("/checkout/", {"token": token, "user_coupon": "", "pay": "1"})
-    add_to_cart(user=shopper.user, product_id=product.pk, quantity=1)  # even with a cart again, the same form is not a new order
-    second = shopper.post("/checkout/", {"token": token, "user_coupon": "", "pay": "1"})
+    first = shopper_client.post("/checkout/", {"token": token, "user_coupon": "", "pay": "1"})
+    add_to_cart(user=shopper_client.user, product_id=product.pk, quantity=1)  # even with a cart again, the same form is not a new order
+    second = shopper_client.post("/checkout/", {"token": token, "user_coupon": "", "pay": "1"})
 
     order = Order.objects.get()
     assert first["Location"] == second["Location"] == f"/orders/{order.pk}/"
     assert "not ordered twice" in messages_of(second)[-1]
-    assert balance(shopper.user) == 4000
+    assert balance(shopper_client.user) == 4000
 
 
 @pytest.mark.django_db
-def test_short_stock_explains_and_keeps_cart_and_coupon_choice(shopper):
+def test_short_stock_explains_and_keeps_cart_and_coupon_choice(shopper_client):
     product = ProductFactory(name="Lamp", price=1000, stock=5)
-    add_to_cart(user=shopper.user, product_id=product.pk, quantity=4)
-    fund(shopper.user, 10_000)
-    coupon = UserCouponFactory(user=shopper.user, coupon=CouponFactory(discount_value=100))
-    token = token_of(shopper.get("/checkout/"))
+    add_to_cart(user=shopper_client.user, product_id=product.pk, quantity=4)
+    fund(shopper_client.user, 10_000)
+    coupon = UserCouponFactory(user=shopper_client.user, coupon=CouponFactory(discount_value=100))
+    token = token_of(shopper_client.get("/checkout/"))
     product.__class__.objects.filter(pk=product.pk).update(stock=2)  # someone else bought some meanwhile
     before = world()
 
-    response = shopper.post("/checkout/", {"token": token, "user_coupon": coupon.pk, "pay": "1"})
+    response = shopper_client.post("/checkout/", {"token": token, "user_coupon": coupon.pk, "pay": "1"})
 
     assert response.status_code == 409
     html = response.content.decode()
@@ -120,23 +109,23 @@ def test_short_stock_explains_and_keeps_cart_and_coupon_choice(shopper):
     assert re.search(rf'value="{coupon.pk}"[^>]*checked', html)
     assert world() == before
 
-    CartItem.objects.filter(cart__user=shopper.user).update(quantity=2)
-    again = shopper.post("/checkout/", {"token": token, "user_coupon": coupon.pk, "pay": "1"})
+    CartItem.objects.filter(cart__user=shopper_client.user).update(quantity=2)
+    again = shopper_client.post("/checkout/", {"token": token, "user_coupon": coupon.pk, "pay": "1"})
     assert again.status_code == 302
     assert Order.objects.get().total == 1900
 
 
 @pytest.mark.django_db
-def test_short_balance_explains_and_keeps_cart_and_coupon_choice(shopper):
+def test_short_balance_explains_and_keeps_cart_and_coupon_choice(shopper_client):
     product = ProductFactory(price=3000, stock=5)
-    add_to_cart(user=shopper.user, product_id=product.pk, quantity=1)
-    fund(shopper.user, 1000)
-    coupon = UserCouponFactory(user=shopper.user, coupon=CouponFactory(discount_value=500))
-    page = shopper.get("/checkout/")
+    add_to_cart(user=shopper_client.user, product_id=product.pk, quantity=1)
+    fund(shopper_client.user, 1000)
+    coupon = UserCouponFactory(user=shopper_client.user, coupon=CouponFactory(discount_value=500))
+    page = shopper_client.get("/checkout/")
     assert "short" in page.content.decode()
     before = world()
 
-    response = shopper.post("/checkout/", {"token": token_of(page), "user_coupon": coupon.pk, "pay": "1"})
+    response = shopper_client.post("/checkout/", {"token": token_of(page), "user_coupon": coupon.pk, "pay": "1"})
 
     assert response.status_code == 409
     html = response.content.decode()
@@ -148,16 +137,16 @@ def test_short_balance_explains_and_keeps_cart_and_coupon_choice(shopper):
 
 
 @pytest.mark.django_db
-def test_a_coupon_that_became_unusable_is_explained(shopper):
+def test_a_coupon_that_became_unusable_is_explained(shopper_client):
     product = ProductFactory(price=3000, stock=5)
-    add_to_cart(user=shopper.user, product_id=product.pk, quantity=1)
-    fund(shopper.user, 10_000)
-    coupon = UserCouponFactory(user=shopper.user)
-    token = token_of(shopper.get("/checkout/"))
+    add_to_cart(user=shopper_client.user, product_id=product.pk, quantity=1)
+    fund(shopper_client.user, 10_000)
+    coupon = UserCouponFactory(user=shopper_client.user)
+    token = token_of(shopper_client.get("/checkout/"))
     UserCoupon.objects.filter(pk=coupon.pk).update(status="used")
     before = world()
 
-    response = shopper.post("/checkout/", {"token": token, "user_coupon": coupon.pk, "pay": "1"})
+    response = shopper_client.post("/checkout/", {"token": token, "user_coupon": coupon.pk, "pay": "1"})
 
     assert response.status_code == 400
     assert "cannot be used for this order any more" in response.content.decode()
@@ -165,16 +154,16 @@ def test_a_coupon_that_became_unusable_is_explained(shopper):
 
 
 @pytest.mark.django_db
-def test_my_orders_are_paginated_newest_first_and_only_mine(shopper):
+def test_my_orders_are_paginated_newest_first_and_only_mine(shopper_client):
     product = ProductFactory(price=100, stock=100)
-    fund(shopper.user, 10_000)
-    ids = [place_order(user=shopper.user, items=[{"product_id": product.pk, "quantity": 1}], from_cart=False, user_coupon_id=None).pk for _ in range(21)]
+    fund(shopper_client.user, 10_000)
+    ids = [place_order(user=shopper_client.user, items=[{"product_id": product.pk, "quantity": 1}], from_cart=False, user_coupon_id=None).pk for _ in range(21)]
     other = UserFactory()
     fund(other, 1000)
     foreign = place_order(user=other, items=[{"product_id": product.pk, "quantity": 1}], from_cart=False, user_coupon_id=None)
 
-    first = shopper.get("/orders/").content.decode()
-    second = shopper.get("/orders/?page=2").content.decode()
+    first = shopper_client.get("/orders/").content.decode()
+    second = shopper_client.get("/orders/?page=2").content.decode()
 
     assert first.index(f"#{ids[-1]}<") < first.index(f"#{ids[1]}<")
     assert f"#{ids[0]}<" not in first and f"#{ids[0]}<" in second
@@ -183,34 +172,34 @@ def test_my_orders_are_paginated_newest_first_and_only_mine(shopper):
 
 
 @pytest.mark.django_db
-def test_order_detail_cancel_confirm_and_cancel(shopper):
+def test_order_detail_cancel_confirm_and_cancel(shopper_client):
     product = ProductFactory(price=1200, stock=3)
-    fund(shopper.user, 5000)
-    order = place_order(user=shopper.user, items=[{"product_id": product.pk, "quantity": 1}], from_cart=False, user_coupon_id=None)
+    fund(shopper_client.user, 5000)
+    order = place_order(user=shopper_client.user, items=[{"product_id": product.pk, "quantity": 1}], from_cart=False, user_coupon_id=None)
 
-    detail = shopper.get(f"/orders/{order.pk}/").content.decode()
+    detail = shopper_client.get(f"/orders/{order.pk}/").content.decode()
     assert f'action="/orders/{order.pk}/cancel/"' in detail and "$12.00 is refunded to your wallet" in detail
-    assert shopper.get(f"/orders/{order.pk}/cancel/").status_code == 200
+    assert shopper_client.get(f"/orders/{order.pk}/cancel/").status_code == 200
 
-    response = shopper.post(f"/orders/{order.pk}/cancel/")
+    response = shopper_client.post(f"/orders/{order.pk}/cancel/")
 
     assert response["Location"] == f"/orders/{order.pk}/"
     assert "is cancelled: $12.00 is back in your wallet" in messages_of(response)[0]
     assert Order.objects.get(pk=order.pk).status == "cancelled"
-    assert balance(shopper.user) == 5000
+    assert balance(shopper_client.user) == 5000
 
-    again = shopper.post(f"/orders/{order.pk}/cancel/")
+    again = shopper_client.post(f"/orders/{order.pk}/cancel/")
     assert "cannot be cancelled" in messages_of(again)[-1]
-    assert balance(shopper.user) == 5000
+    assert balance(shopper_client.user) == 5000
 
 
 @pytest.mark.django_db
-def test_another_users_order_pages_are_404(shopper):
+def test_another_users_order_pages_are_404(shopper_client):
     other = UserFactory()
     fund(other, 5000)
     order = place_order(user=other, items=[{"product_id": ProductFactory().pk, "quantity": 1}], from_cart=False, user_coupon_id=None)
     before = world()
-    assert shopper.get(f"/orders/{order.pk}/").status_code == 404
-    assert shopper.get(f"/orders/{order.pk}/cancel/").status_code == 404
-    assert shopper.post(f"/orders/{order.pk}/cancel/").status_code == 404
+    assert shopper_client.get(f"/orders/{order.pk}/").status_code == 404
+    assert shopper_client.get(f"/orders/{order.pk}/cancel/").status_code == 404
+    assert shopper_client.post(f"/orders/{order.pk}/cancel/").status_code == 404
     assert world() == before

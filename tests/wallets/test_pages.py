@@ -13,12 +13,6 @@ pytestmark = pytest.mark.django_db
 URL = "/wallet/"
 
 
-@pytest.fixture
-def shopper_client(client, user):
-    client.force_login(user)
-    client.user = user
-    return client
-
 
 def form_token(response) -> str:
     return re.search(r'name="token" value="([^"]+)"', response.content.decode()).group(1)
