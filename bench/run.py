@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
-import hmac
 import json
 import os
 import platform
@@ -33,17 +31,16 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import common  # noqa: E402
+from tests.receiver import EventReceiver  # noqa: E402
 
 BENCH_DIR = Path(__file__).resolve().parent
 LUA_SCRIPT = BENCH_DIR / "wrk" / "flashcart.lua"
@@ -160,48 +157,6 @@ def write_lua_data(seeded: dict, path: Path) -> None:
 
 # --- Processes around the server -----------------------------------------------------------------
 
-
-class Receiver:
-    """The data platform: counts the events the outbox relay delivers, checking each signature."""
-
-    def __init__(self):
-        self.event_ids: set[str] = set()
-        self.deliveries = 0
-        self.bad_signatures = 0
-        self._lock = threading.Lock()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                expected = "sha256=" + hmac.new(DATA_PLATFORM_SECRET.encode(), body, hashlib.sha256).hexdigest()
-                with receiver._lock:
-                    receiver.deliveries += 1
-                    if hmac.compare_digest(expected, self.headers.get("X-Signature", "")):
-                        receiver.event_ids.add(self.headers.get("X-Event-Id", ""))
-                    else:
-                        receiver.bad_signatures += 1
-                self.send_response(204)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_port}/events"
-
-    def __enter__(self) -> Receiver:
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @contextlib.contextmanager
@@ -482,7 +437,9 @@ def drain_outbox(env: dict[str, str], database: str, *, seconds: float) -> tuple
         time.sleep(1)
 
 
-def check_invariants(facts: dict, *, rows: dict[str, Row], race: common.LoadResult | None, receiver: Receiver, args, outbox: dict) -> list[tuple[str, bool]]:
+def check_invariants(
+    facts: dict, *, rows: dict[str, Row], race: common.LoadResult | None, receiver: EventReceiver, args, outbox: dict
+) -> list[tuple[str, bool]]:
     checks: list[tuple[str, bool]] = []
 
     def check(text: str, ok: bool) -> None:
@@ -535,7 +492,7 @@ def check_invariants(facts: dict, *, rows: dict[str, Row], race: common.LoadResu
     check(f"no idempotency key left in progress ({facts['idempotency_in_progress']})", facts["idempotency_in_progress"] == 0)
     check(f"outbox fully delivered: {outbox} (no pending, none dead)", set(outbox) <= {"sent"})
     check(
-        f"the receiver got every event ({len(receiver.event_ids):,} distinct of {facts['events_total']:,}; {receiver.deliveries:,} deliveries), "
+        f"the receiver got every event ({len(receiver.event_ids):,} distinct of {facts['events_total']:,}; {len(receiver.deliveries):,} deliveries), "
         f"all correctly signed ({receiver.bad_signatures} bad)",
         len(receiver.event_ids) == facts["events_total"] and receiver.bad_signatures == 0,
     )
@@ -681,7 +638,7 @@ def main() -> int:
     rows: dict[str, Row] = {}
     race = None
 
-    with Receiver() as receiver:
+    with EventReceiver(secret=DATA_PLATFORM_SECRET) as receiver:
         env = common.bench_env(database=args.database, redis_db=args.redis_db, DATA_PLATFORM_URL=receiver.url, DATA_PLATFORM_SECRET=DATA_PLATFORM_SECRET)
         common.log(f"Preparing database {args.database} and Redis dbs {args.redis_db}-{args.redis_db + 1} ...")
         common.reset_database(env, args.database)

@@ -2,15 +2,17 @@ import time
 from dataclasses import dataclass
 
 import pytest
+from django.conf import settings
 
-from tests.nodes.cluster import Receiver, Server, Worker, node_environment
+from tests.nodes.cluster import Server, Worker, node_environment
+from tests.receiver import EventReceiver
 
 
 @dataclass
 class Cluster:
     servers: list[Server]
     workers: list[Worker]
-    receiver: Receiver
+    receiver: EventReceiver
 
     def logs(self) -> str:
         return "\n".join(f"--- {node.name}\n{node.log()[-3000:]}" for node in [*self.servers, *self.workers])
@@ -21,7 +23,7 @@ def cluster(transactional_db, tmp_path):
     """Two gunicorn servers and two Celery workers (separate processes) on the test database and
     the suite's Redis, plus a data-platform receiver. Every process is stopped when the test ends,
     whatever happened, before the test database is flushed."""
-    receiver = Receiver()
+    receiver = EventReceiver(secret=settings.DATA_PLATFORM_SECRET)
     env = node_environment(data_platform_url=receiver.url)
     nodes: list = []
     try:
