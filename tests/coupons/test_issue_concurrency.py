@@ -1,11 +1,10 @@
 """Issuing under a rush: real threads against MariaDB and Redis, with the Redis gate on and off."""
 
-import threading
 from collections import Counter
 from collections.abc import Callable
 
 import pytest
-from django.db import DatabaseError, connection
+from django.db import DatabaseError
 from django.test import override_settings
 from django_redis import get_redis_connection
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -14,6 +13,7 @@ from apps.core.errors import CouponAlreadyIssued, CouponSoldOut
 from apps.coupons import gate, services
 from apps.coupons.models import Coupon, UserCoupon
 from apps.outbox.models import OutboxEvent
+from tests.concurrency import race
 from tests.factories import CouponFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -21,31 +21,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 # MariaDB's max_connections (151) is shared by every suite on the development server: at most this
 # many threads hold a connection at once; all of them are released together by the barrier.
 MAX_CONNECTIONS = 40
-
-
-def _race(calls: list[Callable[[], object]]) -> list[object]:
-    """Run each call in its own thread, all released at once; each result is a return value or an exception."""
-    barrier = threading.Barrier(len(calls))
-    connections = threading.BoundedSemaphore(MAX_CONNECTIONS)
-    results: list[object] = [None] * len(calls)
-
-    def run(index: int, call: Callable[[], object]) -> None:
-        barrier.wait()
-        with connections:
-            try:
-                results[index] = call()
-            except Exception as exc:  # the exception is the result under test
-                results[index] = exc
-            finally:
-                connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=180)
-    assert not any(thread.is_alive() for thread in threads)
-    return results
 
 
 def _issuer(user, coupon: Coupon) -> Callable[[], object]:
@@ -90,7 +65,7 @@ def test_300_users_race_for_100_coupons(gate_mode, database_calls):
     with override_settings(COUPON_REDIS_GATE=gate_mode != "off"):
         if gate_mode == "warm":
             _warm(coupon)
-        results = _race([_issuer(user, coupon) for user in users])
+        results = race(max_connections=MAX_CONNECTIONS, workers=[_issuer(user, coupon) for user in users])
 
     assert _kinds(results) == {"UserCoupon": 100, "CouponSoldOut": 200}
     winners = {result.user_id for result in results if isinstance(result, UserCoupon)}
@@ -117,7 +92,7 @@ def test_one_user_20_concurrent_requests_get_one_coupon(gate_on, database_calls)
     with override_settings(COUPON_REDIS_GATE=gate_on):
         if gate_on:
             _warm(coupon)
-        results = _race([_issuer(user, coupon) for _ in range(20)])
+        results = race(max_connections=MAX_CONNECTIONS, workers=[_issuer(user, coupon) for _ in range(20)])
 
     assert _kinds(results) == {"UserCoupon": 1, "CouponAlreadyIssued": 19}
     coupon.refresh_from_db()
@@ -141,7 +116,7 @@ def test_gate_is_rebuilt_from_the_database_when_its_key_is_gone(database_calls):
     assert len(database_calls) == calls_before  # answered by the rebuilt gate
     assert _gate_state(coupon) == ({"total": 10, "issued": 4}, {user.pk for user in early})
 
-    results = _race([_issuer(user, coupon) for user in UserFactory.create_batch(10)])
+    results = race(max_connections=MAX_CONNECTIONS, workers=[_issuer(user, coupon) for user in UserFactory.create_batch(10)])
     assert _kinds(results) == {"UserCoupon": 6, "CouponSoldOut": 4}
     coupon.refresh_from_db()
     assert coupon.issued_quantity == UserCoupon.objects.filter(coupon=coupon).count() == 10
