@@ -7,10 +7,8 @@ from rest_framework.views import APIView
 from apps.cart import selectors, services
 from apps.catalog.api import ProductOutput
 from apps.core.api import StrictIntegerField
+from apps.core.models import MAX_ID
 from apps.core.schema import error_responses
-
-MAX_ID = 2**63 - 1
-
 
 
 def quantity_field(**kwargs) -> StrictIntegerField:

@@ -1,6 +1,9 @@
 from django.conf import settings
 from django.db import models
 
+# The largest primary key a BigAutoField holds: an id above it names nothing (and must not reach SQL).
+MAX_ID = 2**63 - 1
+
 
 class IdempotencyKey(models.Model):
     """One client-chosen key per user: the first request's fingerprint and, once done, its response."""

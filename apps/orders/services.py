@@ -25,6 +25,7 @@ from apps.core.errors import (
     ProductUnavailable,
     ValidationError,
 )
+from apps.core.models import MAX_ID
 from apps.coupons.services import lock_applicable_coupon, mark_coupon_used, restore_coupon
 from apps.orders.locks import lock_order, lock_products
 from apps.orders.models import Order, OrderItem
@@ -35,7 +36,6 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-MAX_ID = 2**63 - 1
 # MySQL/MariaDB give up on a lock with these: 1213 deadlock (transaction rolled back), 1205 lock wait timeout.
 _LOCK_CONFLICT_ERRORS = frozenset({1213, 1205})
 
