@@ -8,18 +8,9 @@ from django.template.response import TemplateResponse
 
 from apps.catalog import services
 from apps.catalog.models import MAX_AMOUNT, Category, Product
+from apps.core.admin import ServiceSavedAdmin
 from apps.core.errors import DomainError
 from apps.core.money import format_money
-
-
-class ServiceSavedAdmin(admin.ModelAdmin):
-    """Saves through a service: `save_form` calls it and returns the saved object to the admin."""
-
-    def save_model(self, request, obj, form, change):
-        """Already saved by the service in save_form."""
-
-    def save_related(self, request, form, formsets, change):
-        """These models have no many-to-many fields or inlines."""
 
 
 @admin.register(Category)

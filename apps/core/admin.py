@@ -1,5 +1,17 @@
 """Admin building blocks shared by the apps."""
 
+from django.contrib import admin
+
+
+class ServiceSavedAdmin(admin.ModelAdmin):
+    """Saves through a service: `save_form` calls it and returns the saved object to the admin."""
+
+    def save_model(self, request, obj, form, change):
+        """Already saved by the service in save_form."""
+
+    def save_related(self, request, form, formsets, change):
+        """These models have no many-to-many fields or inlines."""
+
 
 class ReadOnlyAdminMixin:
     """For records that change only through services (ledgers, issued coupons, events): staff can

@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.db.models import F, Q
 from django.utils import timezone
 
-from apps.core.admin import ReadOnlyAdminMixin
+from apps.core.admin import ReadOnlyAdminMixin, ServiceSavedAdmin
 from apps.core.errors import ValidationError
 from apps.coupons import selectors, services
 from apps.coupons.models import Coupon, UserCoupon
@@ -52,7 +52,7 @@ class CampaignStateFilter(admin.SimpleListFilter):
 
 
 @admin.register(Coupon)
-class CouponAdmin(admin.ModelAdmin):
+class CouponAdmin(ServiceSavedAdmin):
     """Campaigns. Terms are fixed once created; coupons are only ever issued through issue_coupon."""
 
     form = CouponAdminForm
@@ -66,6 +66,22 @@ class CouponAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return obj is None or obj.issued_quantity == 0
+
+    def save_form(self, request, form, change):
+        data = form.cleaned_data
+        if change:
+            return services.update_coupon(coupon_id=form.instance.pk, name=data["name"], starts_at=data["starts_at"], ends_at=data["ends_at"])
+        return services.create_coupon(
+            name=data["name"],
+            discount_type=data["discount_type"],
+            discount_value=data["discount_value"],
+            max_discount=data["max_discount"],
+            min_order_amount=data["min_order_amount"],
+            total_quantity=data["total_quantity"],
+            starts_at=data["starts_at"],
+            ends_at=data["ends_at"],
+            valid_days=data["valid_days"],
+        )
 
     @admin.display(description="Remaining", ordering=F("total_quantity") - F("issued_quantity"))
     def remaining(self, obj: Coupon) -> int:

@@ -80,6 +80,25 @@ def create_coupon(
     )
 
 
+def update_coupon(*, coupon_id: int, name: str, starts_at: datetime | None, ends_at: datetime | None) -> Coupon:
+    """Staff: rename or reschedule a campaign. Its terms stay as created: issued coupons rely on them."""
+    coupon = Coupon.objects.filter(pk=coupon_id).first()
+    if coupon is None:
+        raise NotFound("No such coupon campaign.")
+    validate_coupon_terms(
+        discount_type=coupon.discount_type,
+        discount_value=coupon.discount_value,
+        max_discount=coupon.max_discount,
+        total_quantity=coupon.total_quantity,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        valid_days=coupon.valid_days,
+    )
+    Coupon.objects.filter(pk=coupon_id).update(name=name, starts_at=starts_at, ends_at=ends_at)
+    coupon.refresh_from_db()
+    return coupon
+
+
 def issue_coupon(*, user, coupon_id: int) -> UserCoupon:
     """First come, first served: exactly `total_quantity` coupons ever, at most one per user.
 

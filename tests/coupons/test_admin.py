@@ -44,3 +44,28 @@ def test_issued_coupons_are_read_only_and_searchable_by_email(admin_client_):
     response = admin_client_.post(f"/admin/coupons/usercoupon/{mine.pk}/change/", {"status": "used"})
     assert response.status_code == 403
     assert UserCoupon.objects.get(pk=mine.pk).status == UserCoupon.Status.AVAILABLE
+
+
+def test_a_campaign_is_renamed_and_rescheduled_through_the_service_with_its_terms_kept(admin_client_):
+    coupon = CouponFactory(name="Old name", discount_type="fixed", discount_value=500, total_quantity=10, issued_quantity=3)
+    form = {"name": "Spring sale", "starts_at_0": "2030-03-01", "starts_at_1": "09:00:00", "ends_at_0": "2030-03-08", "ends_at_1": "09:00:00"}
+
+    response = admin_client_.post(f"/admin/coupons/coupon/{coupon.pk}/change/", {**form, "discount_value": 99, "total_quantity": 999})
+
+    assert response.status_code == 302
+    coupon.refresh_from_db()
+    assert coupon.name == "Spring sale"
+    assert (coupon.starts_at.isoformat(), coupon.ends_at.isoformat()) == ("2030-03-01T09:00:00+00:00", "2030-03-08T09:00:00+00:00")
+    assert (coupon.discount_value, coupon.total_quantity, coupon.issued_quantity) == (500, 10, 3)
+
+
+def test_a_campaign_cannot_be_rescheduled_to_end_before_it_starts(admin_client_):
+    coupon = CouponFactory(name="Kept")
+    form = {"name": "Changed", "starts_at_0": "2030-03-08", "starts_at_1": "09:00:00", "ends_at_0": "2030-03-01", "ends_at_1": "09:00:00"}
+
+    response = admin_client_.post(f"/admin/coupons/coupon/{coupon.pk}/change/", form)
+
+    assert response.status_code == 200
+    assert "The campaign must end after it starts." in response.content.decode()
+    coupon.refresh_from_db()
+    assert (coupon.name, coupon.starts_at, coupon.ends_at) == ("Kept", None, None)

@@ -160,3 +160,15 @@ def test_create_coupon_defaults_and_rules():
         services.create_coupon(name="Bad", discount_type="percent", discount_value=101, total_quantity=0, starts_at=now, ends_at=now, valid_days=0)
     assert set(excinfo.value.details) == {"discount_value", "total_quantity", "ends_at", "valid_days"}
     assert Coupon.objects.count() == 1
+
+
+def test_update_coupon_refuses_an_end_before_the_start_and_an_unknown_campaign():
+    coupon = CouponFactory(name="Kept")
+    now = timezone.now()
+    with pytest.raises(ValidationError) as excinfo:
+        services.update_coupon(coupon_id=coupon.pk, name="Changed", starts_at=now, ends_at=now - timedelta(hours=1))
+    assert "ends_at" in excinfo.value.details
+    coupon.refresh_from_db()
+    assert coupon.name == "Kept"
+    with pytest.raises(NotFound):
+        services.update_coupon(coupon_id=987_654, name="x", starts_at=None, ends_at=None)
