@@ -100,3 +100,21 @@ class IdempotencyKeyReused(DomainError):
     status_code = 422
     code = "IDEMPOTENCY_KEY_REUSED"
     default_message = "This Idempotency-Key was already used with a different request."
+
+
+class InvalidSignature(DomainError):
+    status_code = 401
+    code = "INVALID_SIGNATURE"
+    default_message = "The signature is missing or does not match."
+
+
+class PaymentUnavailable(DomainError):
+    """The payment gateway is known to be down (its circuit breaker is open): 503 with Retry-After."""
+
+    status_code = 503
+    code = "PAYMENT_UNAVAILABLE"
+    default_message = "Card payments are unavailable right now; please try again shortly or pay from your wallet."
+
+    def __init__(self, message: str | None = None, *, retry_after: int):
+        self.retry_after = retry_after
+        super().__init__(message, details={"retry_after": retry_after})

@@ -69,6 +69,8 @@ def _code_for(exc: exceptions.APIException) -> tuple[int, str, str, dict]:
 def api_exception_handler(exc, context):
     if isinstance(exc, DomainError):
         response = Response(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
+        if getattr(exc, "retry_after", None) is not None:
+            response["Retry-After"] = str(exc.retry_after)
     else:
         response = _drf_error_response(exc, context)
     if response is not None and response.status_code == 401:
