@@ -1,7 +1,10 @@
+"""WSGI entry point (gunicorn). Production settings unless DJANGO_SETTINGS_MODULE says otherwise:
+development settings are opt-in (`manage.py` and `make run` choose them)."""
+
 import os
 
 from django.core.wsgi import get_wsgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 
 application = get_wsgi_application()

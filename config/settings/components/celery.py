@@ -1,0 +1,45 @@
+"""Celery (the CELERY_* names config/celery.py reads) and the beat schedule of periodic jobs."""
+
+from datetime import timedelta
+
+from config.settings.components import env
+from config.settings.components.domain import COUPON_EXPIRE_INTERVAL_SECONDS, OUTBOX_SWEEP_SECONDS, RANKINGS_INTERVAL_SECONDS
+from config.settings.components.project import TIME_ZONE
+
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
+# Without a broker (the embedded default) tasks run in-process, eagerly, and `manage.py runjobs`
+# plays the beat schedule; see apps/outbox and the README.
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = False
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=300)}
+CELERY_TIMEZONE = TIME_ZONE
+
+CELERY_BEAT_SCHEDULE = {
+    # The sweep catches events whose on-commit trigger was lost; a sweep still queued when the next
+    # is due is dropped (expires), so a stopped worker does not come back to a pile of them.
+    "outbox-relay": {
+        "task": "apps.outbox.tasks.relay_outbox",
+        "schedule": OUTBOX_SWEEP_SECONDS,
+        "options": {"expires": OUTBOX_SWEEP_SECONDS},
+    },
+    "outbox-purge-sent": {
+        "task": "apps.outbox.tasks.purge_sent_events",
+        "schedule": timedelta(hours=1),
+    },
+    "coupons-expire-user-coupons": {
+        "task": "apps.coupons.tasks.expire_user_coupons",
+        "schedule": COUPON_EXPIRE_INTERVAL_SECONDS,
+    },
+    "core-purge-idempotency-keys": {
+        "task": "apps.core.tasks.purge_expired_idempotency_keys",
+        "schedule": timedelta(hours=1),
+    },
+    "rankings-aggregate-sales": {
+        "task": "apps.rankings.tasks.aggregate_sales",
+        "schedule": RANKINGS_INTERVAL_SECONDS,
+    },
+}

@@ -1,0 +1,19 @@
+"""Secrets, hosts, passwords and who counts as the client."""
+
+from config.settings.components import env
+
+# Required by production settings; local and test settings give a development default.
+SECRET_KEY = env("SECRET_KEY", default="")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# Reverse proxies in front of the app (1 behind docker compose's nginx): throttles then count
+# per client address from X-Forwarded-For instead of per proxy.
+NUM_PROXIES = env.int("NUM_PROXIES", default=None)
