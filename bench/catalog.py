@@ -49,22 +49,7 @@ def prepare(env: dict[str, str], database: str, products: int) -> list[int]:
     subprocess.run(["mariadb", "-h127.0.0.1", "-uroot", "-e", sql], check=True)
     common.manage(env, "migrate", "--noinput")
     common.manage(env, "collectstatic", "--noinput")  # production settings serve hashed static files
-    code = f"""
-import json, random
-from apps.catalog.models import Category, Product
-random.seed(7)
-words = ["blue", "red", "quiet", "fast", "smart", "classic", "mini", "pro", "eco", "travel"]
-nouns = ["lamp", "kettle", "speaker", "jacket", "bottle", "chair", "puzzle", "mat", "headphones", "tent"]
-categories = Category.objects.bulk_create([Category(name=f"Category {{i}}", slug=f"category-{{i}}") for i in range({CATEGORIES})])
-Product.objects.bulk_create([
-    Product(sku=f"B-{{i:06d}}", name=f"{{random.choice(words).title()}} {{random.choice(nouns)}} {{i}}", slug=f"bench-product-{{i}}",
-            description=f"A {{random.choice(words)}} {{random.choice(nouns)}} for everyday use.", price=random.randint(199, 49999),
-            stock=random.choice([0, 3, 25, 100, 500]), category=categories[i % {CATEGORIES}])
-    for i in range({products})
-], batch_size=1000)
-print(json.dumps(list(Product.objects.order_by("id").values_list("id", flat=True))))
-"""
-    return common.django_json(env, code)
+    return common.django_call(env, "bench.seed:seed_search_catalog", products=products, categories=CATEGORIES)
 
 
 def main() -> None:

@@ -43,26 +43,17 @@ def parse_args() -> argparse.Namespace:
 
 
 def seed_catalog_and_wallets(env: dict[str, str], *, products: int, hot_stock: int) -> dict:
-    """Products (spread ones with plenty of stock, one hot one) and a charged wallet for every user."""
-    code = f"""
-import json, random
-from django.contrib.auth import get_user_model
-from apps.catalog.models import Category, Product
-from apps.wallets.services import charge_wallet
-random.seed(7)
-category = Category.objects.create(name="Bench", slug="bench")
-Product.objects.bulk_create(
-    [Product(sku=f"BENCH-{{i:05d}}", name=f"Bench product {{i}}", slug=f"bench-product-{{i}}", price=random.randint(100, 5000),
-             stock={SPREAD_STOCK}, category=category) for i in range({products})],
-    batch_size=1000,
-)
-hot = Product.objects.create(sku="BENCH-HOT", name="Hot deal", slug="hot-deal", price=999, stock={hot_stock}, category=category)
-for user in get_user_model().objects.filter(email__endswith="@bench.example"):
-    charge_wallet(user=user, amount={WALLET_FUNDS})
-spread_ids = list(Product.objects.exclude(pk=hot.pk).order_by("pk").values_list("pk", flat=True))
-print(json.dumps({{"spread_ids": spread_ids, "hot_id": hot.pk}}))
-"""
-    return common.django_json(env, code)
+    """Products (spread ones with plenty of stock, one hot one) and a wallet funded through the wallet service for every buyer."""
+    return common.django_call(
+        env,
+        "bench.seed:seed_shop",
+        shopper_prefix="buyer",
+        wallet_funds=WALLET_FUNDS,
+        products=products,
+        categories=1,
+        stock=SPREAD_STOCK,
+        hot_stock=hot_stock,
+    )
 
 
 def order(base_url: str, session, token: str, items: list[dict]) -> str:
@@ -81,44 +72,14 @@ def report(name: str, result: common.LoadResult) -> str:
 
 
 def check_invariants(env: dict[str, str], *, hot_id: int, hot_stock: int, created: int) -> dict:
-    code = f"""
-import json
-from django.db.models import Min, Sum
-from apps.catalog.models import Product
-from apps.orders.models import Order, OrderItem
-from apps.outbox.models import OutboxEvent
-from apps.wallets.models import Wallet, WalletTransaction
-sold = dict(OrderItem.objects.filter(order__status="paid").values("product_id").annotate(n=Sum("quantity")).values_list("product_id", "n"))
-mismatched_stock = []
-for pk, stock in Product.objects.values_list("pk", "stock"):
-    initial = {hot_stock} if pk == {hot_id} else {SPREAD_STOCK}
-    if initial - stock != sold.get(pk, 0):
-        mismatched_stock.append(pk)
-ledger = dict(WalletTransaction.objects.values("wallet_id").annotate(s=Sum("amount")).values_list("wallet_id", "s"))
-mismatched_wallets = [pk for pk, balance in Wallet.objects.values_list("pk", "balance") if balance != ledger.get(pk, 0)]
-paid_total = Order.objects.aggregate(s=Sum("total"))["s"] or 0
-payments = -(WalletTransaction.objects.filter(kind="payment").aggregate(s=Sum("amount"))["s"] or 0)
-print(json.dumps({{
-    "orders": Order.objects.count(),
-    "order_paid_events": OutboxEvent.objects.filter(type="order.paid").count(),
-    "min_stock": Product.objects.aggregate(m=Min("stock"))["m"],
-    "hot_stock_left": Product.objects.get(pk={hot_id}).stock,
-    "hot_units_sold": sold.get({hot_id}, 0),
-    "products_where_units_sold_differ_from_stock_decrease": mismatched_stock,
-    "wallets_where_balance_differs_from_ledger": mismatched_wallets,
-    "min_balance": Wallet.objects.aggregate(m=Min("balance"))["m"],
-    "order_totals": paid_total,
-    "payments": payments,
-}}))
-"""
-    facts = common.django_json(env, code)
+    facts = common.django_call(env, "bench.invariants:checkout_facts", hot_product_id=hot_id, hot_stock=hot_stock, spread_stock=SPREAD_STOCK)
     failures = []
     if facts["orders"] != created or facts["order_paid_events"] != created:
         failures.append(f"{created} orders answered 201, but {facts['orders']} orders and {facts['order_paid_events']} order.paid events exist")
     if facts["min_stock"] < 0 or facts["min_balance"] < 0:
         failures.append("a stock or a balance went below zero")
-    if facts["products_where_units_sold_differ_from_stock_decrease"] or facts["wallets_where_balance_differs_from_ledger"]:
-        failures.append("units sold != stock decrease, or balance != ledger sum")
+    if facts["products_where_units_sold_differ_from_stock_decrease"] or facts["wallets_where_balance_or_version_differs_from_ledger"]:
+        failures.append("units sold != stock decrease, or balance != ledger sum (or version != ledger lines)")
     if facts["hot_units_sold"] + facts["hot_stock_left"] != hot_stock:
         failures.append("hot product's sold + left != its stock")
     if facts["order_totals"] != facts["payments"]:
@@ -134,7 +95,7 @@ def main() -> int:
     common.reset_database(env, args.database)
     tokens = common.seed_users(env, count=args.users, prefix="buyer")
     seeded = seed_catalog_and_wallets(env, products=args.products, hot_stock=args.hot_stock)
-    spread_ids, hot_id = seeded["spread_ids"], seeded["hot_id"]
+    spread_ids, hot_id = seeded["product_ids"], seeded["hot_product_id"]
     log_path = Path("/tmp") / f"{args.database}-gunicorn.log"
     failures: list[str] = []
 

@@ -62,9 +62,16 @@ def manage(env: dict[str, str], *args: str) -> str:
     return result.stdout
 
 
-def django_json(env: dict[str, str], code: str) -> object:
-    """Run Python code in a Django shell on the bench database; the code prints one JSON document."""
-    return json.loads(manage(env, "shell", "-c", code).strip().splitlines()[-1])
+def django_call(env: dict[str, str], target: str, **kwargs) -> object:
+    """Run a bench function inside Django on the bench database and return its result.
+
+    `target` is "bench.<module>:<function>" (bench/seed.py, bench/jobs.py, bench/invariants.py); it runs
+    in a fresh process through bench/call.py with `env`, and its keyword arguments and result travel as JSON.
+    """
+    result = subprocess.run([PYTHON, "-m", "bench.call", target, json.dumps(kwargs)], cwd=ROOT, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"{target} failed:\n{result.stdout}\n{result.stderr}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def reset_database(env: dict[str, str], database: str) -> None:
@@ -77,22 +84,8 @@ def reset_database(env: dict[str, str], database: str) -> None:
 
 
 def seed_users(env: dict[str, str], *, count: int, prefix: str, staff: bool = False) -> list[str]:
-    """Create `count` users with API tokens in bulk; returns their token keys in creation order."""
-    code = f"""
-import json
-from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
-User = get_user_model()
-users = [User(email=f"{prefix}{{i}}@bench.example", name="Bench {prefix}{{i}}", is_staff={staff!r}) for i in range({count})]
-for user in users:
-    user.set_unusable_password()
-User.objects.bulk_create(users, batch_size=1000)
-users = list(User.objects.filter(email__startswith="{prefix}", email__endswith="@bench.example").order_by("id"))
-tokens = [Token(key=Token.generate_key(), user=user) for user in users]
-Token.objects.bulk_create(tokens, batch_size=1000)
-print(json.dumps([token.key for token in tokens]))
-"""
-    return django_json(env, code)
+    """Create `count` users with API tokens in bulk (bench.seed.seed_users); returns their token keys in creation order."""
+    return django_call(env, "bench.seed:seed_users", count=count, prefix=prefix, staff=staff)
 
 
 _servers: dict[str, subprocess.Popen] = {}

@@ -99,21 +99,7 @@ def main() -> int:
         if set(db_only.outcomes) - {"409 COUPON_SOLD_OUT", "409 COUPON_ALREADY_ISSUED"}:
             failures.append(f"unexpected outcomes once sold out (database only): {dict(db_only.outcomes)}")
 
-    counts = common.django_json(
-        env,
-        f"""
-import json
-from apps.coupons.models import Coupon, UserCoupon
-from apps.outbox.models import OutboxEvent
-coupon = Coupon.objects.get(pk={coupon_id})
-print(json.dumps({{
-    "issued_quantity": coupon.issued_quantity,
-    "user_coupons": UserCoupon.objects.filter(coupon=coupon).count(),
-    "distinct_users": UserCoupon.objects.filter(coupon=coupon).values("user").distinct().count(),
-    "coupon_issued_events": OutboxEvent.objects.filter(type="coupon.issued").count(),
-}}))
-""",
-    )
+    counts = common.django_call(env, "bench.invariants:coupon_counts", coupon_id=coupon_id)
     common.log(f"Database after the run: {counts}")
     if set(counts.values()) != {args.quantity}:
         failures.append(f"expected exactly {args.quantity} everywhere, got {counts}")

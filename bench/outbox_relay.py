@@ -77,44 +77,12 @@ def serve_receiver(port_queue) -> None:
     server.serve_forever()
 
 
-SEED = """
-import json
-from apps.outbox.models import OutboxEvent
-events, per_aggregate = {events}, {per_aggregate}
-aggregates = max(1, events // per_aggregate)
-OutboxEvent.objects.bulk_create(
-    (
-        OutboxEvent(type="order.paid", aggregate_type="orders.order", aggregate_id=str(i % aggregates),
-                    payload={{"order_id": i % aggregates, "seq": i // aggregates, "total": 12990, "currency": "USD"}})
-        for i in range(events)
-    ),
-    batch_size=1000,
-)
-print(json.dumps(OutboxEvent.objects.filter(status="pending").count()))
-"""
-
-RELAY = """
-import json, time
-from apps.outbox import services
-from apps.outbox.models import OutboxEvent
-cpu, started, sent, runs = time.process_time(), time.perf_counter(), 0, 0
-while True:
-    report = services.relay_due_events()
-    sent, runs = sent + report.sent, runs + 1
-    if report.failed or report.breaker_open:
-        raise SystemExit(f"delivery failed: {report}")
-    if not report.sent and not OutboxEvent.objects.filter(status="pending").exists():
-        break
-print(json.dumps({"sent": sent, "seconds": time.perf_counter() - started, "cpu": time.process_time() - cpu, "runs": runs}))
-"""
-
-
 def main() -> None:
     args = parse_args()
     env = common.bench_env(database=args.database, redis_db=args.redis_db, DATA_PLATFORM_SECRET=SECRET, OUTBOX_BATCH_SIZE=str(args.batch_size))
     common.log(f"resetting database {args.database} and seeding {args.events} events ({args.per_aggregate} per aggregate)")
     common.reset_database(env, args.database)
-    pending = common.django_json(env, SEED.format(events=args.events, per_aggregate=args.per_aggregate))
+    pending = common.django_call(env, "bench.seed:seed_pending_events", events=args.events, per_aggregate=args.per_aggregate)
     assert pending == args.events, pending
 
     port_queue = multiprocessing.Queue()
@@ -126,7 +94,7 @@ def main() -> None:
         common.log(f"relaying with {args.relays} relay process(es), batch size {args.batch_size}")
         started = time.perf_counter()
         relays = [
-            subprocess.Popen([common.PYTHON, "manage.py", "shell", "-c", RELAY], cwd=common.ROOT, env=env, stdout=subprocess.PIPE, text=True)
+            subprocess.Popen([common.PYTHON, "-m", "bench.call", "bench.jobs:relay_until_done"], cwd=common.ROOT, env=env, stdout=subprocess.PIPE, text=True)
             for _ in range(args.relays)
         ]
         outputs = [relay.communicate()[0] for relay in relays]
@@ -138,7 +106,7 @@ def main() -> None:
     finally:
         receiver.terminate()
 
-    left = common.django_json(env, "import json; from apps.outbox.models import OutboxEvent as E; print(json.dumps(E.objects.exclude(status='sent').count()))")
+    left = common.django_call(env, "bench.invariants:events_not_sent")
     sent = sum(result["sent"] for result in results)
     relay_seconds = max(result["seconds"] for result in results)
     cpu = sum(result["cpu"] for result in results)

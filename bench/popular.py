@@ -118,29 +118,6 @@ def cancel_some(database: str, *, count: int) -> None:
     )
 
 
-AGGREGATE = """
-import json, time
-from apps.rankings import services
-started, cpu = time.perf_counter(), time.process_time()
-result = services.aggregate_sales(batch_size={batch})
-print(json.dumps({{"seconds": time.perf_counter() - started, "cpu": time.process_time() - cpu, "read": result.orders_read,
-                  "changed": result.orders_changed, "ran": result.ran}}))
-"""
-
-CHECK = """
-import json
-from datetime import timedelta
-from django.db.models import Sum
-from apps.orders.models import OrderItem
-from apps.rankings import selectors
-today = selectors.local_today()
-rows = (OrderItem.objects.filter(order__status="paid", order__paid_at__gte=selectors.day_start(today - timedelta(days=6)),
-        product__is_active=True).values("product_id").annotate(u=Sum("quantity"), r=Sum("line_total")).order_by("-u", "-r", "product_id")[:50])
-brute = [[row["product_id"], row["u"], row["r"]] for row in rows]
-print(json.dumps({"equal": [list(e) for e in selectors.top_list(days=7)] == brute, "top": brute[:3]}))
-"""
-
-
 def load(base_url: str, *, threads: int, seconds: float) -> common.LoadResult:
     windows = [1, 3, 7, 30]
 
@@ -184,7 +161,7 @@ def main() -> int:
         common.log(f"{database}: {PRODUCTS:,} products, {USERS:,} users, {size:,} order items ({orders:,} orders over {HISTORY_DAYS} days)...")
         prepare(env, database)
         add_orders(database, count=orders, first=0, seconds_back=HISTORY_DAYS * 86400, offset=600)
-        backfill = common.django_json(env, AGGREGATE.format(batch=5000))
+        backfill = common.django_call(env, "bench.jobs:aggregate_sales", batch_size=5000)
         common.log(f"  first run over the whole history: {backfill['seconds']:.1f} s for {backfill['read']:,} orders")
 
     minute: dict[int, list[dict]] = {size: [] for size in sizes}
@@ -194,10 +171,10 @@ def main() -> int:
             database, env = databases[size], envs[size]
             add_orders(database, count=args.minute_orders, first=0, seconds_back=60, offset=0)
             cancel_some(database, count=args.minute_orders // 30)
-            minute[size].append(common.django_json(env, AGGREGATE.format(batch=1000)))
-            idle[size].append(common.django_json(env, AGGREGATE.format(batch=1000)))
+            minute[size].append(common.django_call(env, "bench.jobs:aggregate_sales", batch_size=1000))
+            idle[size].append(common.django_call(env, "bench.jobs:aggregate_sales", batch_size=1000))
     for size in sizes:
-        check = common.django_json(envs[size], CHECK)
+        check = common.django_call(envs[size], "bench.invariants:popular_list_matches_orders")
         if not check["equal"]:
             failures.append(f"at {size:,} items the published 7-day list differs from a GROUP BY over the orders")
         runs = ", ".join(_run_text(run) for run in minute[size])

@@ -27,6 +27,7 @@ import contextlib
 import json
 import os
 import platform
+import runpy
 import shutil
 import socket
 import subprocess
@@ -105,39 +106,21 @@ def parse_args() -> argparse.Namespace:
 
 # --- Seeding -------------------------------------------------------------------------------------
 
-SEED = """
-import json, random
-from django.contrib.auth import get_user_model
-from apps.catalog.models import Category, Product
-from apps.coupons.services import create_coupon
-from apps.wallets.models import Wallet, WalletTransaction
-random.seed(7)
-users = list(get_user_model().objects.filter(email__startswith="shopper", email__endswith="@bench.example").order_by("id"))
-# Funded wallets in bulk: one charge line each, so balance == ledger sum and version == lines from the start.
-Wallet.objects.bulk_create([Wallet(user=user, balance={funds}, version=1) for user in users], batch_size=1000)
-WalletTransaction.objects.bulk_create(
-    [WalletTransaction(wallet=wallet, kind="charge", amount={funds}, balance_after={funds}, note="bench seed")
-     for wallet in Wallet.objects.filter(user__in=users)],
-    batch_size=1000,
-)
-categories = Category.objects.bulk_create([Category(name=f"Bench {{i}}", slug=f"bench-{{i}}") for i in range(1, {categories} + 1)])
-Product.objects.bulk_create(
-    [Product(sku=f"BENCH-{{i:05d}}", name=f"Bench product {{i}}", slug=f"bench-product-{{i}}",
-             description="A product for the load bench.", price=random.randint(100, 5000), stock={spread_stock},
-             category=categories[i % {categories}]) for i in range({products})],
-    batch_size=1000,
-)
-hot = Product.objects.create(sku="BENCH-HOT", name="Hot deal", slug="hot-deal", price=999, stock={hot_stock}, category=categories[0])
-coupon = create_coupon(name="Bench rush", discount_type="fixed", discount_value=500, total_quantity={coupons})
-ids = list(Product.objects.exclude(pk=hot.pk).order_by("pk").values_list("pk", flat=True))
-print(json.dumps({{"product_ids": ids, "hot_product_id": hot.pk, "coupon_id": coupon.pk}}))
-"""
-
-
 def seed(env: dict[str, str], *, hot_stock: int) -> dict:
+    """Shoppers with API tokens, then the shop (bench.seed.seed_shop): products, the coupon campaign and
+    the shoppers' wallets, funded through the wallet service."""
     tokens = common.seed_users(env, count=SHOPPERS, prefix="shopper")
-    code = SEED.format(funds=WALLET_FUNDS, categories=CATEGORIES, spread_stock=SPREAD_STOCK, products=PRODUCTS, hot_stock=hot_stock, coupons=COUPONS)
-    seeded = common.django_json(env, code)
+    seeded = common.django_call(
+        env,
+        "bench.seed:seed_shop",
+        shopper_prefix="shopper",
+        wallet_funds=WALLET_FUNDS,
+        products=PRODUCTS,
+        categories=CATEGORIES,
+        stock=SPREAD_STOCK,
+        hot_stock=hot_stock,
+        coupons=COUPONS,
+    )
     seeded["tokens"] = tokens
     seeded["hot_ids"] = seeded["product_ids"][:200]  # browse reads a bounded set, as real traffic does
     return seeded
@@ -348,51 +331,6 @@ def coupon_race(base_url: str, *, tokens: list[str], coupon_id: int, threads: in
 
 # --- Invariants ----------------------------------------------------------------------------------
 
-CHECK = """
-import json
-from django.db.models import Count, Max, Min, Sum
-from apps.catalog.models import Product
-from apps.core.models import IdempotencyKey
-from apps.coupons.models import Coupon, UserCoupon
-from apps.orders.models import Order, OrderItem
-from apps.outbox.models import OutboxEvent
-from apps.wallets.models import Wallet, WalletTransaction
-hot_id, hot_stock, spread_stock, coupon_id = {hot_id}, {hot_stock}, {spread_stock}, {coupon_id}
-sold = dict(OrderItem.objects.filter(order__status="paid").values("product_id").annotate(n=Sum("quantity")).values_list("product_id", "n"))
-stock_mismatch = [pk for pk, stock in Product.objects.values_list("pk", "stock")
-                  if (hot_stock if pk == hot_id else spread_stock) - stock != sold.get(pk, 0)]
-ledger = {{row["wallet_id"]: (row["s"], row["n"]) for row in WalletTransaction.objects.values("wallet_id").annotate(s=Sum("amount"), n=Count("id")).order_by()}}
-wallet_mismatch = [pk for pk, balance, version in Wallet.objects.values_list("pk", "balance", "version")
-                   if (balance, version) != ledger.get(pk, (0, 0))]
-coupon = Coupon.objects.get(pk=coupon_id)
-hot_orders = Order.objects.filter(items__product_id=hot_id)
-window = hot_orders.aggregate(first=Min("created_at"), last=Max("created_at"))
-events = dict(OutboxEvent.objects.values_list("type").annotate(n=Count("id")).order_by())
-kinds = dict(WalletTransaction.objects.exclude(note="bench seed").values_list("kind").annotate(n=Count("id")).order_by())
-print(json.dumps({{
-    "coupon_issued_quantity": coupon.issued_quantity,
-    "coupon_rows": UserCoupon.objects.filter(coupon=coupon).count(),
-    "coupon_distinct_users": UserCoupon.objects.filter(coupon=coupon).values("user").distinct().count(),
-    "products_where_stock_decrease_differs_from_units_sold": stock_mismatch[:10],
-    "min_stock": Product.objects.aggregate(m=Min("stock"))["m"],
-    "hot_stock_left": Product.objects.get(pk=hot_id).stock,
-    "hot_units_sold": sold.get(hot_id, 0),
-    "hot_orders": hot_orders.count(),
-    "hot_window_seconds": (window["last"] - window["first"]).total_seconds() if window["first"] else 0,
-    "wallets_where_balance_or_version_differs_from_ledger": wallet_mismatch[:10],
-    "min_balance": Wallet.objects.aggregate(m=Min("balance"))["m"],
-    "orders": Order.objects.count(),
-    "order_totals": Order.objects.aggregate(s=Sum("total"))["s"] or 0,
-    "wallet_payments": -(WalletTransaction.objects.filter(kind="payment").aggregate(s=Sum("amount"))["s"] or 0),
-    "ledger_lines": kinds,
-    "events": events,
-    "events_total": sum(events.values()),
-    "events_by_status": dict(OutboxEvent.objects.values_list("status").annotate(n=Count("id")).order_by()),
-    "idempotency_in_progress": IdempotencyKey.objects.filter(status="in_progress").count(),
-}}))
-"""
-
-
 def outbox_counts(database: str) -> dict[str, int]:
     """Outbox rows by status, read with the mariadb client (cheap enough to poll)."""
     result = subprocess.run(
@@ -432,14 +370,16 @@ def drain_outbox(env: dict[str, str], database: str, *, seconds: float) -> tuple
         if pending != last_pending:
             last_pending, stalled_since = pending, time.monotonic()
         elif time.monotonic() - stalled_since > 5:  # every trigger already ran: what beat's sweep would do
-            common.manage(env, "shell", "-c", "from apps.outbox.tasks import relay_outbox; relay_outbox.delay()")
+            common.django_call(env, "bench.jobs:queue_relay")
             stalled_since = time.monotonic()
         time.sleep(1)
 
 
 def check_invariants(
-    facts: dict, *, rows: dict[str, Row], race: common.LoadResult | None, receiver: EventReceiver, args, outbox: dict
+    facts: dict, database_checks: list, *, rows: dict[str, Row], race: common.LoadResult | None, receiver: EventReceiver, args, outbox: dict
 ) -> list[tuple[str, bool]]:
+    """The database's own invariants (bench.invariants.shop_checks), between the coupon race's exact
+    outcomes and the checks that compare the database with what the server answered."""
     checks: list[tuple[str, bool]] = []
 
     def check(text: str, ok: bool) -> None:
@@ -448,35 +388,9 @@ def check_invariants(
     if race is not None:
         expected = {"201": COUPONS, "409 COUPON_SOLD_OUT": SHOPPERS - COUPONS}
         check(f"coupon race: {SHOPPERS:,} shoppers once each got exactly {dict(race.outcomes)} == {expected}", dict(race.outcomes) == expected)
-    check(
-        f"coupons issued: campaign count {facts['coupon_issued_quantity']}, rows {facts['coupon_rows']}, distinct users "
-        f"{facts['coupon_distinct_users']}, coupon.issued events {facts['events'].get('coupon.issued', 0)}: all exactly {COUPONS if race else 0}",
-        {facts["coupon_issued_quantity"], facts["coupon_rows"], facts["coupon_distinct_users"], facts["events"].get("coupon.issued", 0)}
-        == {COUPONS if race else 0},
-    )
-    check(f"no stock below zero (min {facts['min_stock']})", facts["min_stock"] >= 0)
-    check(
-        f"every product's stock decrease equals its units sold in paid orders (mismatches: {facts['products_where_stock_decrease_differs_from_units_sold']})",
-        not facts["products_where_stock_decrease_differs_from_units_sold"],
-    )
-    check(
-        f"hot product: {facts['hot_units_sold']} sold + {facts['hot_stock_left']} left == stock {args.hot_stock}",
-        facts["hot_units_sold"] + facts["hot_stock_left"] == args.hot_stock,
-    )
-    check(f"no wallet below zero (min {facts['min_balance']})", facts["min_balance"] >= 0)
-    check(
-        "every wallet's balance == its ledger sum and its version == its ledger lines "
-        f"(mismatches: {facts['wallets_where_balance_or_version_differs_from_ledger']})",
-        not facts["wallets_where_balance_or_version_differs_from_ledger"],
-    )
-    check(f"order totals {facts['order_totals']:,} == wallet payments {facts['wallet_payments']:,}", facts["order_totals"] == facts["wallet_payments"])
-    events, lines = facts["events"], facts["ledger_lines"]
-    check(f"one order.paid event per order ({events.get('order.paid', 0)} events, {facts['orders']} orders)", events.get("order.paid", 0) == facts["orders"])
-    check(
-        f"one wallet event per ledger line: wallet.charged {events.get('wallet.charged', 0)} == charges {lines.get('charge', 0)}, "
-        f"wallet.debited {events.get('wallet.debited', 0)} == payments {lines.get('payment', 0)}",
-        events.get("wallet.charged", 0) == lines.get("charge", 0) and events.get("wallet.debited", 0) == lines.get("payment", 0),
-    )
+    for text, ok in database_checks:
+        check(text, ok)
+    lines = facts["ledger_lines"]
     acknowledged_orders = sum(rows[key].run.statuses.get("201", 0) for key in ("spread", "hot") if key in rows)
     check(
         f"orders in the database ({facts['orders']}) == 201 answers ({acknowledged_orders}), plus at most the requests wrk cut off at its deadline "
@@ -489,7 +403,6 @@ def check_invariants(
             f"charges in the ledger ({lines.get('charge', 0)}) == 200 answers ({acknowledged}), plus at most {args.connections} cut off at the deadline",
             acknowledged <= lines.get("charge", 0) <= acknowledged + args.connections,
         )
-    check(f"no idempotency key left in progress ({facts['idempotency_in_progress']})", facts["idempotency_in_progress"] == 0)
     check(f"outbox fully delivered: {outbox} (no pending, none dead)", set(outbox) <= {"sent"})
     check(
         f"the receiver got every event ({len(receiver.event_ids):,} distinct of {facts['events_total']:,}; {len(receiver.deliveries):,} deliveries), "
@@ -537,12 +450,8 @@ def machine() -> dict[str, str]:
 
 
 def gunicorn_settings(workers: int) -> str:
-    code = "import runpy, json; c = runpy.run_path('config/gunicorn.py'); print(json.dumps({k: c.get(k) for k in ('worker_class', 'threads')}))"
-    result = subprocess.run([common.PYTHON, "-c", code], cwd=common.ROOT, env={**os.environ, "GUNICORN_WORKERS": str(workers)}, capture_output=True, text=True)
-    try:
-        conf = json.loads(result.stdout)
-    except ValueError:
-        return f"{workers} workers"
+    """How the server runs, as config/gunicorn.py sets it (its worker class and threads), with `workers` workers."""
+    conf = runpy.run_path(str(common.ROOT / "config" / "gunicorn.py"))
     threads = f" x {conf['threads']} threads" if conf.get("threads") and conf.get("worker_class") == "gthread" else ""
     return f"{workers} {conf.get('worker_class') or 'sync'} workers{threads}"
 
@@ -682,21 +591,28 @@ def main() -> int:
                     race = coupon_race(base_url, tokens=seeded["tokens"], coupon_id=seeded["coupon_id"], threads=args.connections)
                     common.log(f"Coupon race ({SHOPPERS:,} shoppers once each): {race.summary()}")
                 if key == "list":  # the rankings' beat job, so popular products has sales to show
-                    common.manage(env, "shell", "-c", "from apps.rankings.services import aggregate_sales; aggregate_sales()")
+                    common.django_call(env, "bench.jobs:aggregate_sales")
                 rows[key] = measure(key)
 
             common.log("Load done; waiting for the outbox relay to deliver every event ...")
             outbox, outbox_wait = drain_outbox(env, args.database, seconds=args.drain_seconds)
 
-        facts = common.django_json(
-            env, CHECK.format(hot_id=seeded["hot_product_id"], hot_stock=args.hot_stock, spread_stock=SPREAD_STOCK, coupon_id=seeded["coupon_id"])
+        database = common.django_call(
+            env,
+            "bench.invariants:shop_invariants",
+            hot_product_id=seeded["hot_product_id"],
+            hot_stock=args.hot_stock,
+            spread_stock=SPREAD_STOCK,
+            coupon_id=seeded["coupon_id"],
+            coupons_issued=COUPONS if race is not None else 0,
         )
+        facts = database["facts"]
         if "spread" in rows:
             rows["spread"].orders_per_second = rows["spread"].run.statuses.get("201", 0) / rows["spread"].run.seconds
         if "hot" in rows and facts["hot_window_seconds"]:
             rows["hot"].orders_per_second = facts["hot_orders"] / facts["hot_window_seconds"]
         evaluate_targets(rows)
-        checks = check_invariants(facts, rows=rows, race=race if "coupon" in args.only else None, receiver=receiver, args=args, outbox=outbox)
+        checks = check_invariants(facts, database["checks"], rows=rows, race=race, receiver=receiver, args=args, outbox=outbox)
 
     report = render(
         rows=rows,

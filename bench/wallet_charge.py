@@ -60,11 +60,7 @@ class Charger:
 
 
 def conflicts_retried(env) -> int:
-    return common.django_json(
-        env,
-        "import json; from django.core.cache import cache; from apps.core.metrics import WALLET_CONFLICTS_KEY; "
-        "print(json.dumps(int(cache.get(WALLET_CONFLICTS_KEY) or 0)))",
-    )
+    return common.django_call(env, "bench.jobs:wallet_conflicts_retried")
 
 
 def main() -> int:
@@ -94,25 +90,7 @@ def main() -> int:
             if unexpected:
                 failures.append(f"{name}: unexpected outcomes {dict(run.outcomes)}")
 
-    report = common.django_json(
-        env,
-        """
-import json
-from django.db.models import Count, Sum
-from apps.core.models import IdempotencyKey
-from apps.wallets.models import Wallet, WalletTransaction
-from rest_framework.authtoken.models import Token
-ledger = {row["wallet_id"]: (row["total"], row["lines"]) for row in
-          WalletTransaction.objects.values("wallet_id").annotate(total=Sum("amount"), lines=Count("id")).order_by()}
-tokens = dict(Token.objects.values_list("user_id", "key"))
-wallets = [
-    {"token": tokens[w.user_id], "balance": w.balance, "version": w.version,
-     "ledger_sum": ledger.get(w.pk, (0, 0))[0], "ledger_lines": ledger.get(w.pk, (0, 0))[1]}
-    for w in Wallet.objects.all()
-]
-print(json.dumps({"wallets": wallets, "idempotency_keys": IdempotencyKey.objects.filter(status="completed").count()}))
-""",
-    )
+    report = common.django_call(env, "bench.invariants:wallets_by_token")
     wallets = report["wallets"]
     bad = [w for w in wallets if w["balance"] != w["ledger_sum"] or w["balance"] < 0 or w["version"] != w["ledger_lines"]]
     mismatched = [w for w in wallets if w["balance"] != charger.charged.get(w["token"], 0) or w["ledger_lines"] != charger.ok.get(w["token"], 0)]

@@ -1,0 +1,50 @@
+"""Background work a bench runs by hand inside Django (through bench/call.py): the outbox relay and
+the sales aggregation, timed, and the counters a bench reads between its phases."""
+
+from __future__ import annotations
+
+import time
+
+from django.core.cache import cache
+
+from apps.core.metrics import WALLET_CONFLICTS_KEY
+from apps.outbox import services as outbox_services
+from apps.outbox.models import OutboxEvent
+from apps.outbox.tasks import relay_outbox
+from apps.rankings import services as rankings_services
+
+
+def relay_until_done() -> dict:
+    """Run the relay (the code of the relay_outbox task) until nothing is pending; raises SystemExit on a failed delivery."""
+    cpu, started, sent, runs = time.process_time(), time.perf_counter(), 0, 0
+    while True:
+        report = outbox_services.relay_due_events()
+        sent, runs = sent + report.sent, runs + 1
+        if report.failed or report.breaker_open:
+            raise SystemExit(f"delivery failed: {report}")
+        if not report.sent and not OutboxEvent.objects.filter(status=OutboxEvent.Status.PENDING).exists():
+            break
+    return {"sent": sent, "seconds": time.perf_counter() - started, "cpu": time.process_time() - cpu, "runs": runs}
+
+
+def queue_relay() -> None:
+    """Queue one relay_outbox run, as beat's sweep does."""
+    relay_outbox.delay()
+
+
+def aggregate_sales(*, batch_size: int | None = None) -> dict:
+    """One run of the rankings' aggregation (the beat job), with its wall-clock and CPU time."""
+    started, cpu = time.perf_counter(), time.process_time()
+    result = rankings_services.aggregate_sales(batch_size=batch_size)
+    return {
+        "seconds": time.perf_counter() - started,
+        "cpu": time.process_time() - cpu,
+        "read": result.orders_read,
+        "changed": result.orders_changed,
+        "ran": result.ran,
+    }
+
+
+def wallet_conflicts_retried() -> int:
+    """Wallet version conflicts retried so far, by every process (the counter /metrics reports)."""
+    return int(cache.get(WALLET_CONFLICTS_KEY) or 0)
