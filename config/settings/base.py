@@ -12,5 +12,6 @@ from config.settings.components.celery import *  # noqa: F403
 from config.settings.components.database import *  # noqa: F403
 from config.settings.components.domain import *  # noqa: F403
 from config.settings.components.logging import *  # noqa: F403
+from config.settings.components.payments import *  # noqa: F403
 from config.settings.components.project import *  # noqa: F403
 from config.settings.components.security import *  # noqa: F403

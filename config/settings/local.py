@@ -8,3 +8,5 @@ SECRET_KEY = env("SECRET_KEY", default="insecure-development-key")
 
 DATA_PLATFORM_URL = env("DATA_PLATFORM_URL", default="http://127.0.0.1:8000/dev/data-platform/events")
 DATA_PLATFORM_SECRET = env("DATA_PLATFORM_SECRET", default="development-secret")
+PG_URL = env("PG_URL", default="http://127.0.0.1:8001")
+PG_SECRET = env("PG_SECRET", default="development-pg-secret")

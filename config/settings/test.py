@@ -15,3 +15,5 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 DATA_PLATFORM_SECRET = "test-data-platform-secret"
+PG_SECRET = "test-pg-secret"
+PG_URL = env("PG_URL", default="http://127.0.0.1:8001")
