@@ -32,9 +32,10 @@ class Payment(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     # Set once the PG has accepted the request; NULL until then (a unique index admits many NULLs).
     transaction_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
-    card_brand = models.CharField(max_length=16, null=True, blank=True)
-    card_last4 = models.CharField(max_length=4, null=True, blank=True)
-    failure_reason = models.CharField(max_length=64, null=True, blank=True)
+    # NULL, not "", when not applicable (a wallet payment, no failure): API.md's Payment shows null.
+    card_brand = models.CharField(max_length=16, null=True, blank=True)  # noqa: DJ001
+    card_last4 = models.CharField(max_length=4, null=True, blank=True)  # noqa: DJ001
+    failure_reason = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     # Calls made to the PG for the current step (the payment request, then a refund), and when the
     # next one is due: the request task, the reconciler and the refund retries back off with these.
     attempts = models.PositiveIntegerField(default=0)
