@@ -119,7 +119,7 @@ class Delivery:
 class CallbackReceiver:
     """Plays the shop's callback endpoint: records every delivery, refusing the first `fail_first` with 503."""
 
-    def __init__(self, *, fail_first: int = 0):
+    def __init__(self, *, fail_first: int = 0, port: int = 0):
         self.fail_first = fail_first
         self.deliveries: list[Delivery] = []
         self.lock = threading.Lock()
@@ -140,7 +140,7 @@ class CallbackReceiver:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_port}/api/v1/payments/callback"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
