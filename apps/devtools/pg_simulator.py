@@ -210,6 +210,7 @@ class PgSimulator:
                 match = payment_path.match(path)
                 if method == "POST" and path.rstrip("/") == "/payments":
                     if simulator.failure_rate and random.random() < simulator.failure_rate:
+                        logger.info("POST /payments: simulated failure (500)")
                         return self._answer(500, {"error": "simulated failure"})
                     try:
                         data = json.loads(body)

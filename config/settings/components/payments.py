@@ -15,7 +15,7 @@ PG_CONNECT_TIMEOUT_SECONDS = env.float("PG_CONNECT_TIMEOUT_SECONDS", default=2.0
 PG_READ_TIMEOUT_SECONDS = env.float("PG_READ_TIMEOUT_SECONDS", default=5.0)
 # Retries on network errors and 5xx: at most this many attempts and this long in all, waiting
 # random(0, min(cap, backoff * 2**attempt)) between them.
-PG_RETRY_ATTEMPTS = env.int("PG_RETRY_ATTEMPTS", default=4)
+PG_RETRY_ATTEMPTS = env.int("PG_RETRY_ATTEMPTS", default=6)
 PG_RETRY_MAX_SECONDS = env.float("PG_RETRY_MAX_SECONDS", default=15.0)
 PG_RETRY_BACKOFF_SECONDS = env.float("PG_RETRY_BACKOFF_SECONDS", default=0.2)
 PG_RETRY_BACKOFF_CAP_SECONDS = env.float("PG_RETRY_BACKOFF_CAP_SECONDS", default=2.0)
