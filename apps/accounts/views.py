@@ -2,20 +2,17 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.views import LoginView, LogoutView
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
 from apps.accounts import services
 from apps.accounts.forms import LoginForm, SignupForm
 from apps.accounts.throttles import check_login_allowed
 from apps.core.errors import ValidationError
+from apps.core.redirects import safe_redirect_url
 
 
 def _next_url(request) -> str:
-    candidate = request.POST.get("next") or request.GET.get("next")
-    if candidate and url_has_allowed_host_and_scheme(candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return candidate
-    return "/"
+    return safe_redirect_url(request, request.POST.get("next") or request.GET.get("next")) or "/"
 
 
 @require_http_methods(["GET", "POST"])

@@ -6,7 +6,7 @@ from rest_framework.views import APIView
 
 from apps.cart import selectors, services
 from apps.catalog.api import ProductOutput
-from apps.core.api import StrictIntegerField
+from apps.core.api import CurrencyField, StrictIntegerField
 from apps.core.models import MAX_ID
 from apps.core.schema import error_responses
 
@@ -28,10 +28,7 @@ class CartOutput(serializers.Serializer):
 
     items = Line(many=True, source="lines")
     subtotal = serializers.IntegerField()
-    currency = serializers.SerializerMethodField()
-
-    def get_currency(self, obj) -> str:
-        return settings.CURRENCY
+    currency = CurrencyField()
 
 
 def _cart_response(user, status_code=status.HTTP_200_OK) -> Response:

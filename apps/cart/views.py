@@ -3,19 +3,12 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from apps.cart import selectors, services
 from apps.cart.forms import AddToCartForm, QuantityForm
 from apps.core.errors import DomainError, NotFound, OutOfStock
-
-
-def _safe_back_url(request, candidate: str | None) -> str | None:
-    for url in (candidate, request.META.get("HTTP_REFERER")):
-        if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-            return url
-    return None
+from apps.core.redirects import safe_redirect_url
 
 
 def _message_for(exc: DomainError) -> str:
@@ -47,7 +40,7 @@ def cart_detail(request):
 @require_POST
 def cart_add(request):
     form = AddToCartForm(request.POST)
-    back = _safe_back_url(request, request.POST.get("next"))
+    back = safe_redirect_url(request, request.POST.get("next"), request.META.get("HTTP_REFERER"))
     if not request.user.is_authenticated:
         return redirect_to_login(back or reverse("cart:detail"))
     if not form.is_valid():

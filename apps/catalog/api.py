@@ -2,8 +2,6 @@
 
 import functools
 
-from django.conf import settings
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAdminUser
@@ -14,7 +12,9 @@ from rest_framework.views import APIView
 from apps.catalog import selectors, services
 from apps.catalog.filters import ORDERING_LABELS
 from apps.catalog.models import MAX_AMOUNT, Category, Product
-from apps.core.pagination import PageNumberPagination
+from apps.core.api import CurrencyField, StrictIntegerField
+from apps.core.models import MAX_ID
+from apps.core.pagination import PAGE_PARAMETER, PAGE_QUERY_PARAMETERS, PAGE_SIZE_PARAMETER, parse_page_number, parse_page_size
 from apps.core.schema import error_responses
 
 
@@ -35,14 +35,10 @@ class ProductOutput(serializers.Serializer):
     slug = serializers.SlugField(read_only=True)
     description = serializers.CharField(read_only=True)
     price = serializers.IntegerField(read_only=True)
-    currency = serializers.SerializerMethodField()
+    currency = CurrencyField()
     stock = serializers.IntegerField(read_only=True)
     category = CategoryOutput(allow_null=True)
     image_url = serializers.SerializerMethodField()
-
-    @extend_schema_field(OpenApiTypes.STR)
-    def get_currency(self, product: Product) -> str:
-        return settings.CURRENCY
 
     @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
     def get_image_url(self, product: Product) -> str | None:
@@ -80,8 +76,8 @@ class StrictFieldsInput(serializers.Serializer):
         return attrs
 
 
-def _amount(**kwargs) -> serializers.IntegerField:
-    return serializers.IntegerField(min_value=0, max_value=MAX_AMOUNT, **kwargs)
+def _amount(**kwargs) -> StrictIntegerField:
+    return StrictIntegerField(min_value=0, max_value=MAX_AMOUNT, **kwargs)
 
 
 class CategoryListApi(APIView):
@@ -95,33 +91,24 @@ class CategoryListApi(APIView):
 class ProductListApi(APIView):
     permission_classes = [AllowAny]
 
-    class Params(serializers.Serializer):
-        page = serializers.IntegerField(min_value=1, default=1)
-        page_size = serializers.IntegerField(min_value=1, default=PageNumberPagination.page_size)
-
-        def validate_page_size(self, value: int) -> int:
-            return min(value, PageNumberPagination.max_page_size)
-
     @extend_schema(
         parameters=[
             OpenApiParameter("category", str, description="Category slug."),
             OpenApiParameter("q", str, description="Text in the name or description."),
-            OpenApiParameter("min_price", int, description="Minor units, inclusive."),
-            OpenApiParameter("max_price", int, description="Minor units, inclusive."),
+            OpenApiParameter("min_price", {"type": "integer", "minimum": 0, "maximum": MAX_AMOUNT}, description="Minor units, inclusive."),
+            OpenApiParameter("max_price", {"type": "integer", "minimum": 0, "maximum": MAX_AMOUNT}, description="Minor units, inclusive."),
             OpenApiParameter("in_stock", bool, description="`true`: only products with stock."),
             OpenApiParameter("ordering", str, enum=list(ORDERING_LABELS), description="Default `newest`."),
-            OpenApiParameter("page", int, description="From 1; past the last page → 404."),
-            OpenApiParameter("page_size", int, description="Default 20, at most 100 (larger values are clamped)."),
+            *PAGE_QUERY_PARAMETERS,
         ],
         responses={200: ProductPageOutput, **error_responses(400, 404)},
         operation_id="products_list",
         tags=["catalog"],
     )
     def get(self, request):
-        params = self.Params(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        page_size = params.validated_data["page_size"]
-        page = selectors.product_page(filters=request.query_params, page=params.validated_data["page"], page_size=page_size)
+        page_number = parse_page_number(request.query_params.get(PAGE_PARAMETER))
+        page_size = parse_page_size(request.query_params.get(PAGE_SIZE_PARAMETER))
+        page = selectors.product_page(filters=request.query_params, page=page_number, page_size=page_size)
         return Response(
             {
                 "count": page.count,
@@ -153,7 +140,7 @@ class StaffProductCreateApi(APIView):
         name = serializers.CharField(max_length=200)
         price = _amount()
         stock = _amount()
-        category_id = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+        category_id = StrictIntegerField(min_value=1, max_value=MAX_ID, required=False, allow_null=True)
         description = serializers.CharField(required=False, allow_blank=True, default="")
 
     @extend_schema(request=Input, responses={201: ProductOutput, **error_responses(400, 401, 403)}, tags=["staff"])
@@ -185,7 +172,7 @@ class StaffProductStockApi(APIView):
     permission_classes = [IsAdminUser]
 
     class Input(StrictFieldsInput):
-        delta = serializers.IntegerField(min_value=-MAX_AMOUNT, max_value=MAX_AMOUNT)
+        delta = StrictIntegerField(min_value=-MAX_AMOUNT, max_value=MAX_AMOUNT, help_text="Not 0; negative removes stock.")
         reason = serializers.CharField(max_length=255)
 
         def validate_delta(self, value: int) -> int:

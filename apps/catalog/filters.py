@@ -5,6 +5,7 @@ from django import forms
 from django.db.models import Q
 
 from apps.catalog.models import MAX_AMOUNT, Product
+from apps.core.validation import parse_whole_number
 from apps.rankings.selectors import order_by_popularity
 
 # ordering value → ORDER BY; every ordering ends with the primary key so pages never overlap.
@@ -24,10 +25,22 @@ ORDERING_LABELS = {
 }
 
 
+class PlainIntegerField(forms.IntegerField):
+    """ASCII digits only: Django's IntegerField would read "1.0", " 1" and "١" as 1."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        number = parse_whole_number(value)
+        if number is None:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return number
+
+
 class AmountFilter(django_filters.NumberFilter):
     """A whole amount in minor units (DRF's default would accept decimals)."""
 
-    field_class = forms.IntegerField
+    field_class = PlainIntegerField
 
 
 class ProductFilter(django_filters.FilterSet):

@@ -15,6 +15,7 @@ from django.utils.text import slugify
 from apps.catalog.models import MAX_AMOUNT, Category, Product
 from apps.catalog.selectors import invalidate_product_cache
 from apps.core.errors import NotFound, OutOfStock, ValidationError
+from apps.core.validation import require_whole_number
 from apps.outbox.services import publish
 
 logger = logging.getLogger(__name__)
@@ -35,8 +36,7 @@ def _invalidate_on_commit(product_ids: Iterable[int]) -> None:
 
 
 def _check_amount(field: str, value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_AMOUNT:
-        raise ValidationError(details={field: [f"Must be a whole number from 0 to {MAX_AMOUNT}."]})
+    require_whole_number(value, field=field, minimum=0, maximum=MAX_AMOUNT)
 
 
 def _check_category(category_id: int | None) -> None:

@@ -7,7 +7,9 @@ are mapped to API.md's codes here. Anything else is a bug: it propagates and bec
 
 import math
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions
@@ -39,7 +41,17 @@ def _validation_details(detail) -> dict:
     return {"non_field_errors": _messages(detail if isinstance(detail, list) else [detail])}
 
 
+class RequestBodyTooLarge(exceptions.APIException):
+    """A body over DATA_UPLOAD_MAX_MEMORY_SIZE: Django refuses to read it (RequestDataTooBig)."""
+
+    status_code = 413
+    default_detail = "The request body is too large."
+
+
 def _code_for(exc: exceptions.APIException) -> tuple[int, str, str, dict]:
+    if isinstance(exc, RequestBodyTooLarge):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return 413, "VALIDATION_ERROR", "The request body is too large.", {"body": [f"At most {limit} bytes are accepted."]}
     if isinstance(exc, exceptions.ValidationError):
         return 400, "VALIDATION_ERROR", "Some fields are not valid.", _validation_details(exc.detail)
     if isinstance(exc, exceptions.ParseError):
@@ -85,6 +97,10 @@ def _drf_error_response(exc, context):
         exc = exceptions.PermissionDenied()
     elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+    elif isinstance(exc, RequestDataTooBig):
+        exc = RequestBodyTooLarge()
+    elif isinstance(exc, TooManyFieldsSent):
+        exc = exceptions.ValidationError({"non_field_errors": [str(exc)]})
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -20,9 +20,8 @@ class CouponAdminForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         terms = {field: cleaned.get(field, getattr(self.instance, field)) for field in [*_TERMS, "starts_at", "ends_at"]}
-        if any(terms[field] is None for field in ["discount_type", "discount_value", "total_quantity", "valid_days"]):
+        if any(terms[field] is None for field in ["discount_type", "discount_value", "min_order_amount", "total_quantity", "valid_days"]):
             return cleaned  # a required field is missing: its own error is already shown
-        terms.pop("min_order_amount")
         try:
             services.validate_coupon_terms(**terms)
         except ValidationError as exc:

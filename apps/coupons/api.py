@@ -1,13 +1,13 @@
-from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.api import LiveRateUserThrottle, StrictIntegerField
+from apps.core.api import CurrencyField, LiveRateUserThrottle, StrictIntegerField
 from apps.core.schema import error_responses
 from apps.coupons import selectors, services
+from apps.coupons.services import MAX_COUPON_AMOUNT, MAX_COUPON_QUANTITY, MAX_VALID_DAYS
 
 
 class CouponIssueThrottle(LiveRateUserThrottle):
@@ -27,10 +27,7 @@ class CouponOutput(serializers.Serializer):
     remaining = serializers.IntegerField()
     starts_at = serializers.DateTimeField(allow_null=True)
     ends_at = serializers.DateTimeField(allow_null=True)
-    currency = serializers.SerializerMethodField()
-
-    def get_currency(self, obj) -> str:
-        return settings.CURRENCY
+    currency = CurrencyField()
 
 
 class UserCouponOutput(serializers.Serializer):
@@ -89,13 +86,15 @@ class StaffCouponCreateApi(APIView):
     class Input(serializers.Serializer):
         name = serializers.CharField(max_length=200)
         discount_type = serializers.ChoiceField(choices=["fixed", "percent"])
-        discount_value = StrictIntegerField(help_text="percent: 1..100; fixed: minor units, at least 1.")
-        max_discount = StrictIntegerField(required=False, allow_null=True, min_value=1)
-        min_order_amount = StrictIntegerField(required=False, min_value=0, default=0)
-        total_quantity = StrictIntegerField(min_value=1)
+        discount_value = StrictIntegerField(min_value=1, max_value=MAX_COUPON_AMOUNT, help_text="percent: 1..100; fixed: minor units, at least 1.")
+        max_discount = StrictIntegerField(min_value=1, max_value=MAX_COUPON_AMOUNT, required=False, allow_null=True)
+        min_order_amount = StrictIntegerField(min_value=0, max_value=MAX_COUPON_AMOUNT, required=False, default=0)
+        total_quantity = StrictIntegerField(min_value=1, max_value=MAX_COUPON_QUANTITY)
         starts_at = serializers.DateTimeField(required=False, allow_null=True)
         ends_at = serializers.DateTimeField(required=False, allow_null=True)
-        valid_days = StrictIntegerField(required=False, min_value=1, help_text="How long an issued coupon stays usable; default 30.")
+        valid_days = StrictIntegerField(
+            min_value=1, max_value=MAX_VALID_DAYS, required=False, help_text="How long an issued coupon stays usable; default 30."
+        )
 
     @extend_schema(
         operation_id="staff_coupons_create",

@@ -8,9 +8,17 @@ from django.db.models import F
 from django.utils import timezone
 
 from apps.core.errors import CouponAlreadyIssued, CouponNotActive, CouponNotApplicable, CouponSoldOut, NotFound, ValidationError
+from apps.core.validation import MAX_INT32, require_whole_number
 from apps.coupons import gate, locks
 from apps.coupons.models import Coupon, UserCoupon
 from apps.outbox.services import publish
+
+# An issued coupon's lifetime: long enough for any campaign, short enough that issued_at + valid_days
+# is a date (3,000,000 days is past the year 9999 and made every claim fail).
+MAX_VALID_DAYS = 3650
+# Amounts and counts are stored in 32-bit integer columns.
+MAX_COUPON_AMOUNT = MAX_INT32
+MAX_COUPON_QUANTITY = MAX_INT32
 
 
 def validate_coupon_terms(
@@ -22,21 +30,28 @@ def validate_coupon_terms(
     starts_at: datetime | None,
     ends_at: datetime | None,
     valid_days: int,
+    min_order_amount: int = 0,
 ) -> None:
     """The rules a campaign's terms must follow; raises ValidationError with field → messages."""
     errors: dict[str, list[str]] = {}
+
+    def check(field: str, value, minimum: int, maximum: int, message: str) -> None:
+        try:
+            require_whole_number(value, field=field, minimum=minimum, maximum=maximum, message=message)
+        except ValidationError as exc:
+            errors.update(exc.details)
+
     if discount_type not in Coupon.DiscountType.values:
         errors["discount_type"] = ['Choose "fixed" or "percent".']
-    elif discount_type == Coupon.DiscountType.PERCENT and not 1 <= discount_value <= 100:
-        errors["discount_value"] = ["A percent discount must be between 1 and 100."]
-    elif discount_type == Coupon.DiscountType.FIXED and discount_value < 1:
-        errors["discount_value"] = ["A fixed discount must be greater than 0."]
-    if max_discount is not None and max_discount < 1:
-        errors["max_discount"] = ["The maximum discount must be greater than 0."]
-    if total_quantity < 1:
-        errors["total_quantity"] = ["At least one coupon must be issuable."]
-    if valid_days < 1:
-        errors["valid_days"] = ["An issued coupon must stay valid for at least one day."]
+    elif discount_type == Coupon.DiscountType.PERCENT:
+        check("discount_value", discount_value, 1, 100, "A percent discount must be between 1 and 100.")
+    else:
+        check("discount_value", discount_value, 1, MAX_COUPON_AMOUNT, f"A fixed discount must be from 1 to {MAX_COUPON_AMOUNT} minor units.")
+    if max_discount is not None:
+        check("max_discount", max_discount, 1, MAX_COUPON_AMOUNT, f"The maximum discount must be from 1 to {MAX_COUPON_AMOUNT} minor units.")
+    check("min_order_amount", min_order_amount, 0, MAX_COUPON_AMOUNT, f"The minimum order amount must be from 0 to {MAX_COUPON_AMOUNT} minor units.")
+    check("total_quantity", total_quantity, 1, MAX_COUPON_QUANTITY, f"From 1 to {MAX_COUPON_QUANTITY} coupons must be issuable.")
+    check("valid_days", valid_days, 1, MAX_VALID_DAYS, f"An issued coupon must stay valid from 1 to {MAX_VALID_DAYS} days.")
     if starts_at and ends_at and ends_at <= starts_at:
         errors["ends_at"] = ["The campaign must end after it starts."]
     if errors:
@@ -66,6 +81,7 @@ def create_coupon(
         starts_at=starts_at,
         ends_at=ends_at,
         valid_days=valid_days,
+        min_order_amount=min_order_amount,
     )
     return Coupon.objects.create(
         name=name,
@@ -93,6 +109,7 @@ def update_coupon(*, coupon_id: int, name: str, starts_at: datetime | None, ends
         starts_at=starts_at,
         ends_at=ends_at,
         valid_days=coupon.valid_days,
+        min_order_amount=coupon.min_order_amount,
     )
     Coupon.objects.filter(pk=coupon_id).update(name=name, starts_at=starts_at, ends_at=ends_at)
     coupon.refresh_from_db()

@@ -5,8 +5,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.cart.api import id_field, quantity_field
+from apps.core.api import CurrencyField
 from apps.core.idempotency import idempotent
-from apps.core.pagination import PageNumberPagination
+from apps.core.pagination import PAGE_QUERY_PARAMETERS, PageNumberPagination
 from apps.core.schema import error_responses
 from apps.orders import selectors, services
 from apps.orders.models import Order
@@ -26,14 +27,11 @@ class OrderOutput(serializers.Serializer):
     subtotal = serializers.IntegerField()
     discount = serializers.IntegerField()
     total = serializers.IntegerField()
-    currency = serializers.SerializerMethodField()
+    currency = CurrencyField()
     user_coupon_id = serializers.IntegerField(allow_null=True)
     created_at = serializers.DateTimeField()
     paid_at = serializers.DateTimeField(allow_null=True)
     cancelled_at = serializers.DateTimeField(allow_null=True)
-
-    def get_currency(self, obj) -> str:
-        return settings.CURRENCY
 
 
 class OrderPageOutput(serializers.Serializer):
@@ -72,7 +70,7 @@ class OrderListCreateApi(APIView):
 
     @extend_schema(
         operation_id="orders_list",
-        parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+        parameters=PAGE_QUERY_PARAMETERS,
         responses={200: OrderPageOutput, **error_responses(401, 404)},
     )
     def get(self, request):

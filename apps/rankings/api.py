@@ -1,5 +1,3 @@
-import re
-
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -7,22 +5,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.catalog.api import ProductOutput, product_data
+from apps.core.api import QueryIntegerField
 from apps.core.schema import error_responses
 from apps.rankings import selectors
 
 DEFAULT_DAYS = 3
 DEFAULT_LIMIT = 10
-
-
-class QueryIntegerField(serializers.IntegerField):
-    """A whole number written plainly in the query string: "3.0", "1e1" and " 3" are refused."""
-
-    default_error_messages = {"invalid": "A whole number is required."}
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str) or not re.fullmatch(r"-?[0-9]{1,9}", data):
-            self.fail("invalid")
-        return super().to_internal_value(data)
 
 
 class PopularProductsApi(APIView):

@@ -6,7 +6,7 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.api import LiveRateUserThrottle, StrictIntegerField
+from apps.core.api import CurrencyField, LiveRateUserThrottle, StrictIntegerField
 from apps.core.idempotency import HEADER as IDEMPOTENCY_HEADER
 from apps.core.idempotency import REPLAY_HEADER, idempotent
 from apps.core.schema import error_responses
@@ -19,10 +19,7 @@ class WalletChargeThrottle(LiveRateUserThrottle):
 
 
 class CurrencyMixin(serializers.Serializer):
-    currency = serializers.SerializerMethodField()
-
-    def get_currency(self, obj) -> str:
-        return settings.CURRENCY
+    currency = CurrencyField()
 
 
 class TransactionOutput(CurrencyMixin):
@@ -48,7 +45,11 @@ class WalletChargeApi(APIView):
     throttle_classes = [WalletChargeThrottle]
 
     class Input(serializers.Serializer):
-        amount = StrictIntegerField(help_text="Minor units, 1..WALLET_MAX_CHARGE; the balance may not exceed WALLET_MAX_BALANCE.")
+        amount = StrictIntegerField(
+            min_value=1,
+            max_value=settings.WALLET_MAX_CHARGE,
+            help_text="Minor units, 1..WALLET_MAX_CHARGE; the balance may not exceed WALLET_MAX_BALANCE.",
+        )
 
     class Output(CurrencyMixin):
         balance = serializers.IntegerField()
