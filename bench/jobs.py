@@ -7,11 +7,11 @@ import time
 
 from django.core.cache import cache
 
-from apps.core.metrics import WALLET_CONFLICTS_KEY
 from apps.outbox import services as outbox_services
 from apps.outbox.models import OutboxEvent
 from apps.outbox.tasks import relay_outbox
 from apps.rankings import services as rankings_services
+from apps.wallets.metrics import WALLET_CONFLICTS_KEY
 
 
 def relay_until_done() -> dict:

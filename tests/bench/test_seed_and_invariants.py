@@ -1,0 +1,160 @@
+"""The bench's Django-side functions (bench/seed.py, bench/invariants.py, bench/jobs.py) on the test
+database: seeding funds wallets through the wallet service, the invariant checker passes on a
+consistent shop and names the invariant a corrupted row breaks, and every function the bench
+scripts call by name exists and answers JSON."""
+
+import ast
+import importlib
+import json
+import re
+from pathlib import Path
+
+import pytest
+from django.db.models import F
+
+from apps.catalog.models import Product
+from apps.coupons.models import Coupon
+from apps.outbox.models import OutboxEvent
+from apps.wallets.models import Wallet, WalletTransaction
+from bench import call, invariants, jobs, seed
+
+BENCH_DIR = Path(seed.__file__).resolve().parent
+TARGET = re.compile(r"^bench\.\w+:\w+$")
+STOCK, HOT_STOCK, FUNDS, COUPONS = 50, 5, 100_000, 2
+
+
+@pytest.fixture
+def shop(db):
+    tokens = seed.seed_users(count=3, prefix="shopper")
+    seeded = seed.seed_shop(shopper_prefix="shopper", wallet_funds=FUNDS, products=4, categories=2, stock=STOCK, hot_stock=HOT_STOCK, coupons=COUPONS)
+    return {**seeded, "tokens": tokens}
+
+
+def check(shop, *, coupons_issued: int = 0) -> dict:
+    result = invariants.shop_invariants(
+        hot_product_id=shop["hot_product_id"], hot_stock=HOT_STOCK, spread_stock=STOCK, coupon_id=shop["coupon_id"], coupons_issued=coupons_issued
+    )
+    return json.loads(json.dumps(result))  # what bench/run.py receives
+
+
+def failing(result: dict) -> list[str]:
+    return [text for text, ok in result["checks"] if not ok]
+
+
+def test_seed_shop_funds_every_wallet_through_the_wallet_service(shop):
+    assert len(shop["tokens"]) == 3 and shop["funded_wallets"] == 3
+    assert len(shop["product_ids"]) == 4 and Product.objects.get(pk=shop["hot_product_id"]).stock == HOT_STOCK
+    assert Coupon.objects.get(pk=shop["coupon_id"]).total_quantity == COUPONS
+    assert sorted(Wallet.objects.values_list("balance", "version")) == [(FUNDS, 1)] * 3
+    assert sorted(WalletTransaction.objects.values_list("kind", "amount", "balance_after", "note")) == [("adjustment", FUNDS, FUNDS, seed.FUNDING_NOTE)] * 3
+    assert OutboxEvent.objects.filter(type="wallet.adjusted").count() == 3
+
+
+def test_the_checker_passes_on_a_freshly_seeded_shop(shop):
+    result = check(shop)
+
+    assert len(result["checks"]) == 10
+    assert failing(result) == []
+    assert result["facts"]["ledger_lines"] == {"adjustment": 3} and result["facts"]["events"] == {"wallet.adjusted": 3}
+
+
+def test_the_checker_passes_after_real_shopping_through_the_api(shop, api_client):
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {shop['tokens'][0]}")
+    issued = api_client.post(f"/api/v1/coupons/{shop['coupon_id']}/issue")
+    assert issued.status_code == 201, issued.content
+    lines = [{"product_id": shop["hot_product_id"], "quantity": 2}, {"product_id": shop["product_ids"][0], "quantity": 3}]
+    for number, body in enumerate(({"items": lines, "user_coupon_id": issued.json()["id"]}, {"items": lines[:1]})):
+        response = api_client.post("/api/v1/orders", body, format="json", headers={"Idempotency-Key": f"bench-order-{number}"})
+        assert response.status_code == 201, response.content
+
+    result = check(shop, coupons_issued=1)
+
+    assert failing(result) == []
+    assert (result["facts"]["orders"], result["facts"]["hot_units_sold"], result["facts"]["hot_stock_left"]) == (2, 4, HOT_STOCK - 4)
+    assert result["facts"]["order_totals"] == result["facts"]["wallet_payments"] > 0
+    wrong_count = failing(check(shop, coupons_issued=0))  # the issued count is checked exactly
+    assert len(wrong_count) == 1 and wrong_count[0].startswith("coupons issued:")
+
+
+CORRUPTIONS = {
+    "a product lost a unit nobody bought": (
+        lambda shop: Product.objects.filter(pk=shop["product_ids"][1]).update(stock=F("stock") - 1),
+        ["every product's stock decrease equals its units sold"],
+    ),
+    "the hot product gained a unit": (
+        lambda shop: Product.objects.filter(pk=shop["hot_product_id"]).update(stock=F("stock") + 1),
+        ["every product's stock decrease equals its units sold", "hot product:"],
+    ),
+    "a balance changed without a ledger line": (
+        lambda shop: Wallet.objects.filter(pk=Wallet.objects.order_by("pk")[0].pk).update(balance=F("balance") + 1),
+        ["every wallet's balance == its ledger sum"],
+    ),
+    "a version moved without a ledger line": (
+        lambda shop: Wallet.objects.filter(pk=Wallet.objects.order_by("pk")[0].pk).update(version=F("version") + 1),
+        ["every wallet's balance == its ledger sum"],
+    ),
+    "a coupon counted but never issued": (
+        lambda shop: Coupon.objects.filter(pk=shop["coupon_id"]).update(issued_quantity=F("issued_quantity") + 1),
+        ["coupons issued:"],
+    ),
+    "a wallet event lost": (
+        lambda shop: OutboxEvent.objects.filter(pk=OutboxEvent.objects.filter(type="wallet.adjusted").order_by("pk")[0].pk).delete(),
+        ["one wallet event per ledger line"],
+    ),
+}
+
+
+@pytest.mark.parametrize("corruption", CORRUPTIONS)
+def test_the_checker_names_the_invariant_a_corrupted_row_breaks(shop, corruption):
+    corrupt, broken = CORRUPTIONS[corruption]
+    assert failing(check(shop)) == []
+
+    corrupt(shop)
+
+    failed = failing(check(shop))
+    assert len(failed) == len(broken), failed
+    assert all(text.startswith(prefix) for text, prefix in zip(failed, broken, strict=True)), failed
+
+
+def called_targets() -> set[str]:
+    """Every "bench.<module>:<function>" string in the bench scripts (what they run through bench/call.py)."""
+    targets = set()
+    for path in BENCH_DIR.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and TARGET.match(node.value):
+                targets.add(node.value)
+    return targets
+
+
+def test_every_function_the_bench_scripts_call_by_name_exists():
+    targets = called_targets()
+
+    assert {"bench.seed:seed_users", "bench.seed:seed_shop", "bench.invariants:shop_invariants", "bench.jobs:queue_relay"} <= targets
+    for target in targets:
+        module, function = target.split(":")
+        assert callable(getattr(importlib.import_module(module), function)), target
+
+
+def test_the_scripts_read_only_functions_answer_json(shop):
+    results = [
+        invariants.checkout_facts(hot_product_id=shop["hot_product_id"], hot_stock=HOT_STOCK, spread_stock=STOCK),
+        invariants.coupon_counts(coupon_id=shop["coupon_id"]),
+        invariants.wallets_by_token(),
+        invariants.popular_list_matches_orders(),
+        invariants.events_not_sent(),
+        jobs.aggregate_sales(),
+        jobs.wallet_conflicts_retried(),
+    ]
+
+    assert json.loads(json.dumps(results)) == results
+    assert results[1] == {"issued_quantity": 0, "user_coupons": 0, "distinct_users": 0, "coupon_issued_events": 0}
+    assert sorted(wallet["token"] for wallet in results[2]["wallets"]) == sorted(shop["tokens"])
+    assert results[4] == 3
+
+
+def test_the_runner_prints_the_result_as_json_and_refuses_other_modules(shop, capsys):
+    assert call.main(["bench.invariants:events_not_sent"]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1]) == 3
+
+    with pytest.raises(SystemExit):
+        call.main(["os:getcwd"])
