@@ -1,4 +1,4 @@
-from django.conf import settings
+from django.apps import apps
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -29,11 +29,12 @@ urlpatterns = [
     path("", include("apps.orders.urls")),
     path("wallet/", include("apps.wallets.urls")),
     path("coupons/", include("apps.coupons.urls")),
-    path("", include("apps.catalog.home_urls")),
+    path("", include("apps.storefront.urls")),
 ]
 
-if settings.DEBUG:
-    urlpatterns.append(path("dev/", include("apps.outbox.dev_urls")))
+# Development only: the app is installed by local (and test) settings, never by production.
+if apps.is_installed("apps.devtools"):
+    urlpatterns.append(path("dev/", include("apps.devtools.urls")))
 
 handler404 = "apps.core.views.page_not_found"
 handler500 = "apps.core.views.server_error"

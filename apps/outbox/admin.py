@@ -1,12 +1,11 @@
 import json
 
-from django.conf import settings
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
 from apps.core.admin import ReadOnlyAdminMixin
 from apps.outbox import selectors, services
-from apps.outbox.models import DevReceivedEvent, OutboxEvent
+from apps.outbox.models import OutboxEvent
 
 
 def _pretty_json(value) -> str:
@@ -51,26 +50,3 @@ class OutboxEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def changelist_view(self, request, extra_context=None):
         extra_context = {**(extra_context or {}), "outbox_counts": selectors.outbox_counts()}
         return super().changelist_view(request, extra_context=extra_context)
-
-
-if settings.DEBUG:
-
-    @admin.register(DevReceivedEvent)
-    class DevReceivedEventAdmin(admin.ModelAdmin):
-        """What the development receiver got (DEBUG only), to watch the pipeline work under `make run`."""
-
-        list_display = ("received_at", "type", "event_id", "request_id")
-        list_filter = ("type",)
-        search_fields = ("=event_id",)
-        fields = ("event_id", "type", "occurred_at", "data_pretty", "request_id", "received_at")
-        readonly_fields = fields
-
-        def has_add_permission(self, request) -> bool:
-            return False
-
-        def has_change_permission(self, request, obj=None) -> bool:
-            return False
-
-        @admin.display(description="data")
-        def data_pretty(self, obj: DevReceivedEvent) -> str:
-            return _pretty_json(obj.data)

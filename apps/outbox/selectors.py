@@ -2,7 +2,7 @@ from datetime import datetime
 
 from django.db.models import Count, Exists, OuterRef, Q
 
-from apps.outbox.models import DevReceivedEvent, OutboxEvent
+from apps.outbox.models import OutboxEvent
 
 
 def due_event_ids(*, now: datetime, limit: int) -> list[int]:
@@ -31,7 +31,3 @@ def outbox_counts() -> dict[str, int]:
         pending=Count("pk", filter=Q(status=OutboxEvent.Status.PENDING)),
         dead=Count("pk", filter=Q(status=OutboxEvent.Status.DEAD)),
     )
-
-
-def recent_received_events(*, limit: int = 50) -> list[DevReceivedEvent]:
-    return list(DevReceivedEvent.objects.order_by("-id")[:limit])

@@ -1,7 +1,9 @@
 """Development on one machine: `make run`. DEBUG on, everything embedded unless the env says otherwise."""
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import INSTALLED_APPS, env
+
+INSTALLED_APPS = [*INSTALLED_APPS, "apps.devtools"]  # development only: never in production
 
 DEBUG = env.bool("DEBUG", default=True)
 SECRET_KEY = env("SECRET_KEY", default="insecure-development-key")

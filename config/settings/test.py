@@ -7,7 +7,9 @@ os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 
 from .base import *  # noqa: E402,F403
-from .base import DATABASES, env  # noqa: E402
+from .base import DATABASES, INSTALLED_APPS, env  # noqa: E402
+
+INSTALLED_APPS = [*INSTALLED_APPS, "apps.devtools"]  # as local settings do; never in production
 
 # Several suites may share one server (parallel developers, CI): each picks its own test database.
 DATABASES["default"].setdefault("TEST", {})["NAME"] = env("TEST_DATABASE_NAME", default="test_flashcart")

@@ -5,7 +5,7 @@ from collections import Counter, defaultdict
 import pytest
 from django.db import connection
 
-from apps.outbox import services
+from apps.outbox import relay
 from apps.outbox.models import OutboxEvent
 
 AGGREGATES = 50
@@ -26,18 +26,18 @@ def test_two_relays_at_once_deliver_each_of_500_events_exactly_once_in_aggregate
     sent_by_relay = [0, 0]
     errors = []
 
-    def relay(index):
+    def run_relay(index):
         try:
             start.wait()
             deadline = time.monotonic() + 60
             while OutboxEvent.objects.filter(status=OutboxEvent.Status.PENDING).exists() and time.monotonic() < deadline:
-                sent_by_relay[index] += services.relay_due_events(batch_size=20).sent
+                sent_by_relay[index] += relay.relay_due_events(batch_size=20).sent
         except Exception as exc:  # reported below: a thread's exception would otherwise vanish
             errors.append(exc)
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=relay, args=(index,)) for index in range(2)]
+    threads = [threading.Thread(target=run_relay, args=(index,)) for index in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:

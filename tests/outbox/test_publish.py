@@ -2,7 +2,7 @@ import pytest
 from django.db import transaction
 
 from apps.core.request_context import request_id_var
-from apps.outbox import services
+from apps.outbox import relay, services
 from apps.outbox.models import OutboxEvent
 from tests.factories import ProductFactory, UserFactory
 
@@ -54,8 +54,8 @@ def test_an_event_published_in_a_transaction_that_rolls_back_is_never_sent(platf
     with transaction.atomic():
         kept = services.publish(type="wallet.charged", aggregate=user, data={"amount": 200})
 
-    services.relay_due_events()
-    services.relay_due_events()
+    relay.relay_due_events()
+    relay.relay_due_events()
 
     assert list(OutboxEvent.objects.values_list("event_id", "status")) == [(kept.event_id, OutboxEvent.Status.SENT)]
     assert [body["data"] for body in platform.received] == [{"amount": 200}]

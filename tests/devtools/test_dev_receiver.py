@@ -4,8 +4,9 @@ import uuid
 import pytest
 from django.db import transaction
 
-from apps.outbox import services
-from apps.outbox.models import DevReceivedEvent, OutboxEvent
+from apps.devtools.models import DevReceivedEvent
+from apps.outbox import relay, services
+from apps.outbox.models import OutboxEvent
 from tests.factories import UserFactory
 from tests.outbox.helpers import signature_of
 
@@ -23,7 +24,6 @@ def debug(settings):
 
 
 @pytest.mark.django_db
-@pytest.mark.urls("tests.outbox.urls_debug")
 def test_a_correctly_signed_event_is_recorded(client, debug):
     body = _body()
     response = client.post(URL, body, content_type="application/json", headers={"X-Signature": signature_of(body), "X-Request-ID": "req-9"})
@@ -34,7 +34,6 @@ def test_a_correctly_signed_event_is_recorded(client, debug):
 
 
 @pytest.mark.django_db
-@pytest.mark.urls("tests.outbox.urls_debug")
 @pytest.mark.parametrize("signature", ["", "sha256=" + "0" * 64, "not-a-signature"])
 def test_a_wrongly_signed_event_is_refused_and_not_recorded(client, debug, signature):
     response = client.post(URL, _body(), content_type="application/json", headers={"X-Signature": signature})
@@ -43,7 +42,6 @@ def test_a_wrongly_signed_event_is_refused_and_not_recorded(client, debug, signa
 
 
 @pytest.mark.django_db
-@pytest.mark.urls("tests.outbox.urls_debug")
 @pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", _body(id="not-a-uuid"), _body(occurred_at="yesterday"), _body(data=[1])])
 def test_a_malformed_event_is_refused_and_not_recorded(client, debug, body):
     response = client.post(URL, body, content_type="application/json", headers={"X-Signature": signature_of(body)})
@@ -52,22 +50,14 @@ def test_a_malformed_event_is_refused_and_not_recorded(client, debug, body):
 
 
 @pytest.mark.django_db
-def test_the_receiver_does_not_exist_without_debug(client, settings):
-    body = _body()
-    assert client.post(URL, body, content_type="application/json", headers={"X-Signature": signature_of(body)}).status_code == 404
-    assert DevReceivedEvent.objects.count() == 0
-
-
-@pytest.mark.django_db
-@pytest.mark.urls("tests.outbox.urls_debug")
-def test_the_receiver_is_disabled_even_when_routed_if_debug_is_off(client):
+def test_the_receiver_answers_only_with_debug_on_even_where_the_app_is_installed(client):
+    assert client.get(URL).status_code == 404
     body = _body()
     assert client.post(URL, body, content_type="application/json", headers={"X-Signature": signature_of(body)}).status_code == 404
     assert DevReceivedEvent.objects.count() == 0
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.urls("tests.outbox.urls_debug")
 def test_the_whole_pipeline_reaches_the_built_in_receiver(live_server, settings, client):
     settings.DEBUG = True
     settings.DATA_PLATFORM_URL = ""
@@ -75,7 +65,7 @@ def test_the_whole_pipeline_reaches_the_built_in_receiver(live_server, settings,
         event = services.publish(type="coupon.issued", aggregate=UserFactory(), data={"coupon_id": 3})
     settings.DATA_PLATFORM_URL = live_server.url + URL
 
-    assert services.relay_due_events().sent == 1
+    assert relay.relay_due_events().sent == 1
 
     assert OutboxEvent.objects.get(pk=event.pk).status == OutboxEvent.Status.SENT
     received = DevReceivedEvent.objects.get()

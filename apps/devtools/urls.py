@@ -1,0 +1,11 @@
+"""Development-only routes, included under /dev/ by config/urls.py when this app is installed."""
+
+from django.urls import path
+
+from apps.devtools import views
+
+app_name = "devtools"
+
+urlpatterns = [
+    path("data-platform/events", views.data_platform_events, name="data_platform_events"),
+]
