@@ -1,12 +1,13 @@
 """The product-list filters of API.md, shared by the API and the storefront list page."""
 
+from collections.abc import Callable
+
 import django_filters
 from django import forms
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from apps.catalog.models import MAX_AMOUNT, Product
 from apps.core.validation import parse_whole_number
-from apps.rankings.selectors import order_by_popularity
 
 # ordering value → ORDER BY; every ordering ends with the primary key so pages never overlap.
 ORDERINGS = {
@@ -73,14 +74,29 @@ class ProductFilter(django_filters.FilterSet):
         return queryset.order_by(*ORDERINGS[value])
 
 
-# The storefront can also sort by units sold (30 days); the API's `ordering` keeps API.md's values.
-STOREFRONT_ORDERING_LABELS = {**ORDERING_LABELS, "popular": "Most popular"}
+# The storefront list may offer more sorts than the API's `ordering` (which keeps API.md's values),
+# registered by the apps that own their data (rankings adds "popular" when it is ready), so catalog
+# imports none of them: value → (label, function ordering a product queryset).
+ProductOrdering = Callable[[QuerySet[Product]], QuerySet[Product]]
+_storefront_orderings: dict[str, tuple[str, ProductOrdering]] = {}
+
+
+def register_storefront_ordering(value: str, *, label: str, order: ProductOrdering) -> None:
+    if value in ORDERING_LABELS:
+        raise ValueError(f"{value!r} is already a product ordering")
+    _storefront_orderings[value] = (label, order)
+
+
+def storefront_ordering_choices() -> list[tuple[str, str]]:
+    """The storefront's sort choices: API.md's orderings, then the registered ones."""
+    return [*ORDERING_LABELS.items(), *((value, label) for value, (label, _) in _storefront_orderings.items())]
 
 
 class StorefrontProductFilter(ProductFilter):
-    ordering = django_filters.ChoiceFilter(choices=list(STOREFRONT_ORDERING_LABELS.items()), method="order")
+    ordering = django_filters.ChoiceFilter(choices=storefront_ordering_choices, method="order")
 
     def order(self, queryset, name, value):
-        if value == "popular":
-            return order_by_popularity(queryset)
+        if value in _storefront_orderings:
+            _, order = _storefront_orderings[value]
+            return order(queryset)
         return super().order(queryset, name, value)

@@ -1,6 +1,6 @@
 from django import forms
 
-from apps.catalog.filters import STOREFRONT_ORDERING_LABELS
+from apps.catalog.filters import storefront_ordering_choices
 
 
 class ProductSearchForm(forms.Form):
@@ -8,7 +8,7 @@ class ProductSearchForm(forms.Form):
 
     q = forms.CharField(required=False, max_length=100, label="Search")
     category = forms.SlugField(required=False, max_length=100)
-    sort = forms.ChoiceField(required=False, choices=list(STOREFRONT_ORDERING_LABELS.items()))
+    sort = forms.ChoiceField(required=False, choices=storefront_ordering_choices)
 
     def filters(self) -> dict[str, str]:
         """The valid parts, as ProductFilter parameters (an invalid field is left out)."""

@@ -4,22 +4,8 @@ from django.shortcuts import render
 from apps.catalog import selectors
 from apps.catalog.forms import ProductSearchForm
 from apps.core.errors import NotFound
-from apps.rankings.selectors import popular_products
 
 PAGE_SIZE = 24
-HOME_NEWEST = 8
-
-
-def home(request):
-    return render(
-        request,
-        "catalog/home.html",
-        {
-            "categories": selectors.list_categories(),
-            "products": selectors.newest_products(limit=HOME_NEWEST),
-            "popular": popular_products(days=3, limit=5),
-        },
-    )
 
 
 def _page_number(raw: str | None) -> int:

@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "apps.cart",
     "apps.orders",
     "apps.rankings",
+    "apps.storefront",
     "apps.payments",
 ]
 
@@ -59,6 +60,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "apps.core.context_processors.shop",
+                "apps.cart.context_processors.cart",
             ],
         },
     },

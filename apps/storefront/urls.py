@@ -1,5 +1,5 @@
 from django.urls import path
 
-from apps.catalog import views
+from apps.storefront import views
 
 urlpatterns = [path("", views.home, name="home")]
