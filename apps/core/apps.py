@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.module_loading import autodiscover_modules
 
 
 class CoreConfig(AppConfig):
@@ -6,10 +7,5 @@ class CoreConfig(AppConfig):
     label = "core"
 
     def ready(self):
-        from prometheus_client import REGISTRY
-
-        from apps.core.metrics import BusinessMetricsCollector
-
-        if not getattr(REGISTRY, "_flashcart_business_metrics", False):
-            REGISTRY.register(BusinessMetricsCollector())
-            REGISTRY._flashcart_business_metrics = True
+        # Each app's business metrics (apps.core.metrics): imported by module name, so core imports no app.
+        autodiscover_modules("metrics")

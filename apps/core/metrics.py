@@ -1,56 +1,43 @@
-"""Business metrics for /metrics, read at scrape time from the shared stores (database and Redis).
+"""Business metrics for /metrics: each app reports its own, read at scrape time from the shared stores.
 
 Counting in each process would split the numbers across gunicorn workers and machines; the
-database and Redis are what every node shares, so the collector reads them instead.
+database and Redis are what every node shares, so collectors read them instead. An app that has
+business metrics keeps a `metrics.py` that registers a StoreCollector subclass with
+register_collector(); CoreConfig.ready imports every installed app's `metrics` module (as the
+admin does with `admin.py`), so core names no app.
 """
 
 import logging
+from collections.abc import Iterable
 
-from django.core.cache import cache
-from django.db.models import Count, Sum
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client import REGISTRY
+from prometheus_client.core import Metric
 
 logger = logging.getLogger(__name__)
 
-WALLET_CONFLICTS_KEY = "metrics:wallet_conflicts_retried"
 
+class StoreCollector:
+    """A Prometheus collector whose numbers come from the database or the cache.
 
-class BusinessMetricsCollector:
-    def describe(self):
-        """Names only, so registering at start-up does not query the database."""
-        yield CounterMetricFamily("flashcart_orders_placed", "Orders placed, by current status.", labels=["status"])
-        yield CounterMetricFamily("flashcart_coupons_issued", "Coupons issued over all campaigns.")
-        yield GaugeMetricFamily("flashcart_outbox_events", "Outbox events waiting or dead.", labels=["status"])
-        yield CounterMetricFamily("flashcart_wallet_conflicts_retried", "Optimistic wallet updates retried after a version conflict.")
+    `describe()` yields the families with no samples (registering must not query anything);
+    `read()` yields them filled. A failing read is logged and its families are left out of that
+    scrape: the endpoint never fails, and the gap shows on the dashboard.
+    """
 
-    def collect(self):
-        from apps.coupons.models import Coupon
-        from apps.orders.models import Order
-        from apps.outbox.models import OutboxEvent
+    def describe(self) -> Iterable[Metric]:
+        raise NotImplementedError
 
+    def read(self) -> Iterable[Metric]:
+        raise NotImplementedError
+
+    def collect(self) -> list[Metric]:
         try:
-            orders_by_status = dict(Order.objects.values_list("status").annotate(n=Count("id")).order_by())
-            coupons_issued = Coupon.objects.aggregate(total=Sum("issued_quantity"))["total"] or 0
-            outbox_by_status = dict(
-                OutboxEvent.objects.filter(status__in=[OutboxEvent.Status.PENDING, OutboxEvent.Status.DEAD])
-                .values_list("status")
-                .annotate(n=Count("id"))
-                .order_by()
-            )
-            wallet_conflicts = int(cache.get(WALLET_CONFLICTS_KEY) or 0)
-        except Exception:  # a scrape must never fail the endpoint; the gap shows on the dashboard
-            logger.exception("business metrics could not be read")
-            return
+            return list(self.read())
+        except Exception:  # a scrape must never fail the endpoint
+            logger.exception("business metrics of %s could not be read", type(self).__name__)
+            return []
 
-        orders = CounterMetricFamily("flashcart_orders_placed", "Orders placed, by current status.", labels=["status"])
-        for status, count in sorted(orders_by_status.items()):
-            orders.add_metric([status], count)
-        yield orders
-        yield CounterMetricFamily("flashcart_coupons_issued", "Coupons issued over all campaigns.", value=coupons_issued)
-        outbox = GaugeMetricFamily("flashcart_outbox_events", "Outbox events waiting or dead.", labels=["status"])
-        for status in (OutboxEvent.Status.PENDING, OutboxEvent.Status.DEAD):
-            outbox.add_metric([status], outbox_by_status.get(status, 0))
-        yield outbox
-        yield CounterMetricFamily(
-            "flashcart_wallet_conflicts_retried", "Optimistic wallet updates retried after a version conflict.", value=wallet_conflicts
-        )
+
+def register_collector(collector: StoreCollector) -> None:
+    """Add `collector` to the process's registry (each app's metrics module does this once, on import)."""
+    REGISTRY.register(collector)

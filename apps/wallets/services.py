@@ -18,9 +18,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from apps.core import errors
-from apps.core.metrics import WALLET_CONFLICTS_KEY
 from apps.core.money import format_money
 from apps.outbox.services import publish
+from apps.wallets.metrics import WALLET_CONFLICTS_KEY
 from apps.wallets.models import Wallet, WalletTransaction
 
 RETRY_SLEEP_BASE_SECONDS = 0.005

@@ -1,8 +1,8 @@
 import pytest
 from django.core.cache import cache
 
-from apps.core.metrics import WALLET_CONFLICTS_KEY
 from apps.outbox.models import OutboxEvent
+from apps.wallets.metrics import WALLET_CONFLICTS_KEY
 
 
 @pytest.mark.django_db

@@ -5,9 +5,9 @@ from django.core.cache import cache
 from django.db import connection, transaction
 
 from apps.core import errors
-from apps.core.metrics import WALLET_CONFLICTS_KEY
 from apps.outbox.models import OutboxEvent
 from apps.wallets import services
+from apps.wallets.metrics import WALLET_CONFLICTS_KEY
 from apps.wallets.models import Wallet, WalletTransaction
 from tests.factories import UserFactory
 from tests.wallets.helpers import force_conflicts, ledger_sum, make_order, snapshot
