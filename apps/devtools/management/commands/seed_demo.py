@@ -1,18 +1,19 @@
 """Demo data for `make run`: categories, products, a staff user, a shopper with money in the wallet, coupon campaigns.
 
-Idempotent: everything is keyed (category slug, product SKU, user e-mail) and only created when
-missing, so running it again adds nothing and leaves stock, prices and passwords as they are.
-Wallet money and campaigns go through the services, like any other change.
+Idempotent: everything is keyed (category slug, product SKU, user e-mail, campaign name) and only
+created when missing, so running it again adds nothing and leaves stock, prices and passwords as
+they are. Everything is created through the services, like any other change; the two accounts
+through the user manager, as `createsuperuser` does (no service creates staff, and signup's
+password rules would refuse the documented demo passwords).
 Each kind of data has its own small function; add new ones to `handle`.
 """
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from django.utils.text import slugify
 
 from apps.catalog.models import Category, Product
-from apps.catalog.selectors import invalidate_product_cache
+from apps.catalog.services import create_category, create_product
 from apps.coupons.models import Coupon
 from apps.coupons.services import create_coupon
 from apps.wallets.models import WalletTransaction
@@ -103,8 +104,6 @@ class Command(BaseCommand):
             users = seed_users()
             campaigns_created = seed_campaigns()
         funded = seed_shopper_wallet()
-        if categories_created or products_created:
-            invalidate_product_cache(product_ids=[])
         self.stdout.write(
             f"Demo catalog: {Category.objects.count()} categories, {Product.objects.count()} products "
             f"({categories_created} categories and {products_created} products added now)."
@@ -118,22 +117,16 @@ class Command(BaseCommand):
 def seed_catalog() -> tuple[int, int]:
     categories_created = products_created = 0
     for slug, (name, sku_prefix, products) in CATALOG.items():
-        category, created = Category.objects.get_or_create(slug=slug, defaults={"name": name})
-        categories_created += created
+        category = Category.objects.filter(slug=slug).first()
+        if category is None:
+            category = create_category(name=name, slug=slug)
+            categories_created += 1
+        existing_skus = set(Product.objects.filter(sku__startswith=f"{sku_prefix}-").values_list("sku", flat=True))
         for number, (product_name, price, stock, description) in enumerate(products, start=1):
             sku = f"{sku_prefix}-{number:03d}"
-            _, created = Product.objects.get_or_create(
-                sku=sku,
-                defaults={
-                    "name": product_name,
-                    "slug": slugify(product_name),
-                    "price": price,
-                    "stock": stock,
-                    "description": description,
-                    "category": category,
-                },
-            )
-            products_created += created
+            if sku not in existing_skus:
+                create_product(sku=sku, name=product_name, price=price, stock=stock, description=description, category_id=category.pk)
+                products_created += 1
     return categories_created, products_created
 
 
@@ -145,11 +138,11 @@ def seed_users() -> list[tuple[str, str, str, bool]]:
 
 
 def _user(email: str, password: str, **fields) -> bool:
-    user, created = get_user_model().objects.get_or_create(email=email, defaults=fields)
-    if created:
-        user.set_password(password)
-        user.save(update_fields=["password"])
-    return created
+    users = get_user_model().objects
+    if users.filter(email=email).exists():
+        return False
+    users.create_user(email=email, password=password, **fields)
+    return True
 
 
 def seed_campaigns() -> int:

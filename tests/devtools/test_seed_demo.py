@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from apps.catalog.models import Category, Product
-from apps.core.management.commands import seed_demo
+from apps.devtools.management.commands import seed_demo
 from apps.coupons.models import Coupon
 from apps.wallets.models import Wallet, WalletTransaction
 
