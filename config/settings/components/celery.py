@@ -15,8 +15,27 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=300)}
 CELERY_TIMEZONE = TIME_ZONE
+
+# A web process queues tasks inside a request: against a dead or hung broker it fails fast (one
+# attempt, short socket timeouts) and the on-commit trigger logs it; beat's outbox sweep delivers
+# later. The worker, by contrast, reconnects forever and resumes by itself after an outage.
+_connect_timeout = env.float("CELERY_BROKER_CONNECT_TIMEOUT", default=1.0)
+_socket_timeout = env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=1.0)
+CELERY_BROKER_CONNECTION_TIMEOUT = _connect_timeout
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=300),
+    "socket_connect_timeout": _connect_timeout,
+    "socket_timeout": _socket_timeout,
+    # Connection attempts when a producer first uses the connection: one, no sleeping retries.
+    "max_retries": 0,
+}
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# A task still running when the connection drops is cancelled; its unacknowledged message is
+# delivered again (acks_late), and every task is safe to run twice.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 
 CELERY_BEAT_SCHEDULE = {
     # The sweep catches events whose on-commit trigger was lost; a sweep still queued when the next
