@@ -4,15 +4,15 @@
 
 What it does, in two to three minutes (scenarios past --budget, 570 s by default, are skipped):
 1. re-creates the bench database (BENCH_DATABASE, default bench_run) and empties its Redis dbs
-   (BENCH_REDIS_DB and the next one, the Celery broker), migrates, and seeds: 2,000 shoppers with
-   API tokens and funded wallets, 1,000 products, one hot product with limited stock, and a
-   100-coupon campaign;
+   (BENCH_REDIS_DB and the next one, the Celery broker), migrates, and seeds (bench/seed.py): 2,000
+   shoppers with API tokens and wallets funded through the wallet service, 1,000 products, one hot
+   product with limited stock, and a 100-coupon campaign;
 2. starts gunicorn (config/gunicorn.py, production settings; GUNICORN_WORKERS, default 2 x cores + 1),
    a Celery worker, and a data-platform receiver the outbox relay posts to;
 3. runs each scenario with wrk (bench/wrk/flashcart.lua) on loopback, each right after the same
    load against GET /livez (the floor: a Django JSON view that does nothing), so every throughput
    is also given as a ratio to the floor measured on the same server a moment before;
-4. waits for the outbox to drain, checks the invariants in the database, and writes
+4. waits for the outbox to drain, checks the invariants in the database (bench/invariants.py), and writes
    bench/results/latest.md (the table, the invariant checks and the machine).
 
 Expected refusals (409 COUPON_SOLD_OUT, 409 OUT_OF_STOCK, ...) count as answered; 5xx answers and
