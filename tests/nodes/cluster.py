@@ -1,8 +1,10 @@
-"""Real processes for the many-nodes test: gunicorn servers and Celery workers on the test database.
+"""Real processes for the many-nodes and fault tests: gunicorn servers, Celery workers and beat.
 
 Each process runs production settings (DEBUG off) in its own session, so stopping it takes its
 children (gunicorn's workers) too. Servers bind port 0 and report the port the kernel chose in
 their log ("Listening at: http://127.0.0.1:PORT"), so parallel runs never fight over a port.
+By default the nodes use the test database and the suite's Redis; the fault tests point them at
+servers of their own (`redis_url`, `broker_url`, `database_url`) and tune them with `extra`.
 """
 
 from __future__ import annotations
@@ -25,11 +27,26 @@ BIN = Path(sys.executable).parent
 _LISTENING = re.compile(r"Listening at: http://127\.0\.0\.1:(\d+)")
 
 
-def node_environment(*, data_platform_url: str) -> dict[str, str]:
-    """Production settings on the test database (pytest-django's) and the suite's Redis."""
+def current_database_url() -> str:
+    """The URL of the database this process's default connection uses (pytest-django's test database)."""
     db = connection.settings_dict
     credentials = quote(db["USER"] or "root") + (f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else "")
-    database_url = f"mysql://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 3306}/{db['NAME']}"
+    return f"mysql://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 3306}/{db['NAME']}"
+
+
+def node_environment(
+    *,
+    data_platform_url: str,
+    redis_url: str | None = None,
+    broker_url: str | None = None,
+    database_url: str | None = None,
+    extra: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """Production settings on the test database (pytest-django's) and the suite's Redis, unless told otherwise.
+
+    `broker_url` defaults to `redis_url`, as in production; `extra` adds or overrides settings.
+    """
+    redis_url = redis_url or settings.REDIS_URL
     env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "GUNICORN_", "CELERY_"))}
     env.update(
         {
@@ -37,14 +54,15 @@ def node_environment(*, data_platform_url: str) -> dict[str, str]:
             "SECRET_KEY": "many-nodes-test-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "SECURE_SSL_REDIRECT": "false",
-            "DATABASE_URL": database_url,
-            "REDIS_URL": settings.REDIS_URL,
+            "DATABASE_URL": database_url or current_database_url(),
+            "REDIS_URL": redis_url,
             "CACHE_KEY_PREFIX": settings.CACHES["default"].get("KEY_PREFIX", ""),
-            "CELERY_BROKER_URL": settings.REDIS_URL,
+            "CELERY_BROKER_URL": broker_url or redis_url,
             "DATA_PLATFORM_URL": data_platform_url,
             "DATA_PLATFORM_SECRET": settings.DATA_PLATFORM_SECRET,
             "LOG_LEVEL": "INFO",
             "LOG_JSON": "false",
+            **(extra or {}),
         }
     )
     return env
@@ -61,6 +79,15 @@ class Node:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL the process itself (not its session), as the kernel's OOM killer or a crash would."""
+        self.proc.kill()
+        self.proc.wait(timeout=10)
 
     def stop(self) -> None:
         """SIGTERM to the whole session, SIGKILL after a grace period; always leaves nothing behind."""
@@ -122,3 +149,16 @@ class Worker(Node):
                 raise RuntimeError(f"{self.name} did not start:\n{self.log()}")
             time.sleep(0.1)
 
+
+class Beat(Node):
+    """The one `celery beat` that plays CELERY_BEAT_SCHEDULE (the outbox sweep among others)."""
+
+    def __init__(self, name: str, *, env: dict[str, str], log_dir: Path):
+        command = [str(BIN / "celery"), "-A", "config", "beat", "--loglevel", "INFO", "--schedule", str(log_dir / f"{name}-schedule")]
+        super().__init__(name, command, env=env, log_dir=log_dir)
+
+    def wait_ready(self, deadline: float) -> None:
+        while "beat: Starting..." not in self.log():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{self.name} did not start:\n{self.log()}")
+            time.sleep(0.1)
