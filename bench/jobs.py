@@ -7,8 +7,8 @@ import time
 
 from django.core.cache import cache
 
-from apps.outbox import services as outbox_services
 from apps.outbox.models import OutboxEvent
+from apps.outbox.relay import relay_due_events
 from apps.outbox.tasks import relay_outbox
 from apps.rankings import services as rankings_services
 from apps.wallets.metrics import WALLET_CONFLICTS_KEY
@@ -18,7 +18,7 @@ def relay_until_done() -> dict:
     """Run the relay (the code of the relay_outbox task) until nothing is pending; raises SystemExit on a failed delivery."""
     cpu, started, sent, runs = time.process_time(), time.perf_counter(), 0, 0
     while True:
-        report = outbox_services.relay_due_events()
+        report = relay_due_events()
         sent, runs = sent + report.sent, runs + 1
         if report.failed or report.breaker_open:
             raise SystemExit(f"delivery failed: {report}")

@@ -17,6 +17,7 @@ from apps.coupons.models import Coupon
 from apps.outbox.models import OutboxEvent
 from apps.wallets.models import Wallet, WalletTransaction
 from bench import call, invariants, jobs, seed
+from tests.receiver import EventReceiver
 
 BENCH_DIR = Path(seed.__file__).resolve().parent
 TARGET = re.compile(r"^bench\.\w+:\w+$")
@@ -150,6 +151,19 @@ def test_the_scripts_read_only_functions_answer_json(shop):
     assert results[1] == {"issued_quantity": 0, "user_coupons": 0, "distinct_users": 0, "coupon_issued_events": 0}
     assert sorted(wallet["token"] for wallet in results[2]["wallets"]) == sorted(shop["tokens"])
     assert results[4] == 3
+
+
+@pytest.mark.django_db
+def test_seeded_pending_events_are_all_delivered_by_relay_until_done(settings):
+    assert seed.seed_pending_events(events=7, per_aggregate=2) == 7
+
+    with EventReceiver(secret=settings.DATA_PLATFORM_SECRET) as receiver:
+        settings.DATA_PLATFORM_URL = receiver.url
+        result = jobs.relay_until_done()
+
+    assert result["sent"] == 7 and json.loads(json.dumps(result)) == result
+    assert len(receiver.event_ids) == 7 and receiver.bad_signatures == 0
+    assert invariants.events_not_sent() == 0
 
 
 def test_the_runner_prints_the_result_as_json_and_refuses_other_modules(shop, capsys):
