@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts import services
-from apps.accounts.throttles import LoginRateThrottle
+from apps.accounts.throttles import LoginRateThrottle, SignupRateThrottle
 from apps.core.schema import error_responses
 
 
@@ -22,6 +22,7 @@ class SignupApi(APIView):
     # No authentication: a stale session or token must not stand in the way of signing up.
     authentication_classes = []
     permission_classes = [AllowAny]
+    throttle_classes = [SignupRateThrottle]
 
     class Input(serializers.Serializer):
         email = serializers.EmailField(max_length=254)
@@ -32,7 +33,7 @@ class SignupApi(APIView):
         user = UserOutput()
         token = serializers.CharField()
 
-    @extend_schema(request=Input, responses={201: Output, **error_responses(400)}, tags=["auth"])
+    @extend_schema(request=Input, responses={201: Output, **error_responses(400, 429)}, tags=["auth"])
     def post(self, request):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)

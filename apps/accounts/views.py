@@ -2,11 +2,12 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.views import LoginView, LogoutView
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.views.decorators.http import require_http_methods
 
 from apps.accounts import services
 from apps.accounts.forms import LoginForm, SignupForm
-from apps.accounts.throttles import check_login_allowed
+from apps.accounts.throttles import SignupRateThrottle, check_login_allowed, refused_form, seconds_to_wait
 from apps.core.errors import ValidationError
 from apps.core.redirects import safe_redirect_url
 
@@ -19,6 +20,15 @@ def _next_url(request) -> str:
 def signup(request):
     if request.user.is_authenticated:
         return redirect(_next_url(request))
+    wait = seconds_to_wait(SignupRateThrottle, request) if request.method == "POST" else None
+    if wait is not None:
+        form = refused_form(
+            SignupForm(initial={"email": request.POST.get("email", ""), "name": request.POST.get("name", "")}),
+            f"Too many sign-ups from your connection. Please wait {wait} second{pluralize(wait)} and try again.",
+        )
+        response = render(request, "accounts/signup.html", {"form": form, "next": _next_url(request)}, status=429)
+        response["Retry-After"] = str(wait)
+        return response
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -7,6 +7,7 @@ from rest_framework import serializers
 from rest_framework.settings import api_settings
 from rest_framework.throttling import UserRateThrottle
 
+from apps.core.throttling import FailOpenThrottleMixin
 from apps.core.validation import is_whole_number, parse_whole_number
 
 WHOLE_NUMBER_REQUIRED = "A whole number is required."
@@ -56,7 +57,7 @@ class CurrencyField(serializers.Field):
         return settings.CURRENCY
 
 
-class LiveRateUserThrottle(UserRateThrottle):
+class LiveRateUserThrottle(FailOpenThrottleMixin, UserRateThrottle):
     """Per user, counted in the shared cache (Redis); subclasses set `scope`.
 
     The rate is looked up in REST_FRAMEWORK's DEFAULT_THROTTLE_RATES on every request rather than

@@ -19,6 +19,7 @@ REST_FRAMEWORK = {
         "coupon_issue": env("THROTTLE_COUPON_ISSUE", default="600/min"),
         "wallet_charge": env("THROTTLE_WALLET_CHARGE", default="600/min"),
         "login": env("THROTTLE_LOGIN", default="10/min"),
+        "signup": env("THROTTLE_SIGNUP", default="20/hour"),
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "NUM_PROXIES": NUM_PROXIES,

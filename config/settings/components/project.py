@@ -5,7 +5,7 @@ from config.settings.components import BASE_DIR, env
 DEBUG = env.bool("DEBUG", default=False)
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "apps.accounts.admin_config.ThrottledAdminConfig",  # django.contrib.admin, its login throttled
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

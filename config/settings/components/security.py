@@ -14,6 +14,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# Reverse proxies in front of the app (1 behind docker compose's nginx): throttles then count
-# per client address from X-Forwarded-For instead of per proxy.
-NUM_PROXIES = env.int("NUM_PROXIES", default=None)
+# Trusted reverse proxies in front of the app (1 behind docker compose's nginx): throttles then count
+# per client address from X-Forwarded-For instead of per proxy. 0 (unset): X-Forwarded-For is
+# ignored, since anyone can send it.
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
