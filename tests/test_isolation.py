@@ -9,7 +9,7 @@ from apps.cart.models import CartItem
 from apps.cart.services import add_to_cart
 from apps.coupons.models import UserCoupon
 from apps.orders.models import Order
-from apps.orders.services import place_order
+from apps.orders.services import OrderLine, place_order
 from apps.wallets.models import Wallet, WalletTransaction
 from apps.wallets.services import charge_wallet
 from tests.factories import CouponFactory, ProductFactory, UserCouponFactory, UserFactory
@@ -23,7 +23,7 @@ def alice():
     user = UserFactory(email="alice@example.com")
     product = ProductFactory(price=1_000, stock=10)
     charge_wallet(user=user, amount=50_000)
-    order = place_order(user=user, items=[{"product_id": product.pk, "quantity": 1}], from_cart=False, user_coupon_id=None)
+    order = place_order(user=user, lines=[OrderLine(product.pk, 1)])
     item = add_to_cart(user=user, product_id=product.pk, quantity=2)
     coupon = UserCouponFactory(user=user, coupon=CouponFactory(name="Alice's secret deal"))
     return {"user": user, "product": product, "order": order, "item": item, "coupon": coupon}

@@ -4,9 +4,12 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 
+from apps.cart.locks import lock_cart
 from apps.cart.models import Cart, CartItem
 from apps.catalog.models import Product
+from apps.catalog.services import stock_message
 from apps.core.errors import NotFound, OutOfStock, ProductUnavailable, ValidationError
+from apps.core.transactions import run_with_lock_retries
 
 
 def validate_quantity(quantity, *, field: str = "quantity") -> int:
@@ -30,10 +33,6 @@ def _available_product(product_id) -> Product:
     return product
 
 
-def stock_message(*, name: str, available: int) -> str:
-    return f"Only {available} of {name} left." if available > 0 else f"{name} is sold out."
-
-
 def _out_of_stock(product: Product, requested: int) -> OutOfStock:
     available = max(product.stock, 0)
     return OutOfStock(
@@ -42,33 +41,50 @@ def _out_of_stock(product: Product, requested: int) -> OutOfStock:
     )
 
 
+def _locked_cart(*, user) -> Cart:
+    """The user's cart, created on first use, locked: the first lock of the global lock order.
+
+    A checkout from the cart locks this row first too, so an add waits for it instead of
+    deadlocking with it (the line insert's foreign-key check on the product would otherwise wait
+    for the product row the checkout holds, while the checkout waits to delete the new line).
+    """
+    cart = lock_cart(user=user)
+    if cart is None:
+        Cart.objects.get_or_create(user=user)
+        cart = lock_cart(user=user)
+    return cart
+
+
 def add_to_cart(*, user, product_id: int, quantity: int) -> CartItem:
     """Add `quantity` units to the user's line of that product, creating the cart and line if needed.
 
-    Concurrent adds of one product meet on the unique (cart, product) row: get_or_create settles
-    who creates it, and the increase is a conditional UPDATE so the line never exceeds the stock.
+    The cart row is locked first (the global lock order), so one change of a cart happens at a
+    time; the increase is still a conditional UPDATE so the line never exceeds the stock.
     """
     validate_quantity(quantity)
     product = _available_product(product_id)
     if quantity > product.stock:
         raise _out_of_stock(product, quantity)
     limit = min(product.stock, settings.ORDER_MAX_LINE_QUANTITY)
-    with transaction.atomic():
-        cart, _ = Cart.objects.get_or_create(user=user)
-        item, created = CartItem.objects.get_or_create(cart=cart, product=product, defaults={"quantity": quantity})
-        if created:
+
+    def attempt() -> CartItem:
+        with transaction.atomic():
+            cart = _locked_cart(user=user)
+            item, created = CartItem.objects.get_or_create(cart=cart, product=product, defaults={"quantity": quantity})
+            if created:
+                return item
+            updated = CartItem.objects.filter(pk=item.pk, quantity__lte=limit - quantity).update(quantity=F("quantity") + quantity)
+            if not updated:
+                requested = item.quantity + quantity
+                if requested > product.stock:
+                    raise _out_of_stock(product, requested)
+                raise ValidationError(
+                    details={"quantity": [f"At most {settings.ORDER_MAX_LINE_QUANTITY} of one product per order."]}
+                )
+            item.quantity += quantity
             return item
-        updated = CartItem.objects.filter(pk=item.pk, quantity__lte=limit - quantity).update(quantity=F("quantity") + quantity)
-        if not updated:
-            current = CartItem.objects.filter(pk=item.pk).values_list("quantity", flat=True).first() or 0
-            requested = current + quantity
-            if requested > product.stock:
-                raise _out_of_stock(product, requested)
-            raise ValidationError(
-                details={"quantity": [f"At most {settings.ORDER_MAX_LINE_QUANTITY} of one product per order."]}
-            )
-        item.refresh_from_db(fields=["quantity"])
-        return item
+
+    return run_with_lock_retries(attempt)
 
 
 def update_cart_item(*, user, item_id: int, quantity: int) -> CartItem:
@@ -81,15 +97,25 @@ def update_cart_item(*, user, item_id: int, quantity: int) -> CartItem:
         raise ProductUnavailable(details={"product_id": item.product_id})
     if quantity > item.product.stock:
         raise _out_of_stock(item.product, quantity)
-    if not CartItem.objects.filter(pk=item.pk).update(quantity=quantity):
-        raise NotFound("This item is not in your cart.")
+
+    def attempt() -> None:
+        with transaction.atomic():
+            lock_cart(user=user)
+            if not CartItem.objects.filter(pk=item.pk).update(quantity=quantity):
+                raise NotFound("This item is not in your cart.")
+
+    run_with_lock_retries(attempt)
     item.quantity = quantity
     return item
 
 
 def remove_cart_item(*, user, item_id: int) -> None:
-    deleted, _ = CartItem.objects.filter(pk=item_id, cart__user=user).delete()
-    if not deleted:
+    def attempt() -> int:
+        with transaction.atomic():
+            lock_cart(user=user)
+            return CartItem.objects.filter(pk=item_id, cart__user=user).delete()[0]
+
+    if not run_with_lock_retries(attempt):
         raise NotFound("This item is not in your cart.")
 
 

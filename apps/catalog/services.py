@@ -4,7 +4,7 @@ Each change clears the cached reads (selectors.invalidate_product_cache) once it
 """
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -12,9 +12,11 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 
+from apps.catalog.locks import lock_products
 from apps.catalog.models import MAX_AMOUNT, Category, Product
 from apps.catalog.selectors import invalidate_product_cache
-from apps.core.errors import NotFound, OutOfStock, ValidationError
+from apps.core.errors import NotFound, OutOfStock, ProductUnavailable, ValidationError
+from apps.core.transactions import after_commit
 from apps.core.validation import require_whole_number
 from apps.outbox.services import publish
 
@@ -31,8 +33,57 @@ UNSET: Any = _Unset()
 
 
 def _invalidate_on_commit(product_ids: Iterable[int]) -> None:
-    ids = list(product_ids)
-    transaction.on_commit(lambda: invalidate_product_cache(product_ids=ids))
+    after_commit(invalidate_product_cache, product_ids=sorted(set(product_ids)))
+
+
+def stock_message(*, name: str, available: int) -> str:
+    return f"Only {available} of {name} left." if available > 0 else f"{name} is sold out."
+
+
+def take_stock(*, lines: Mapping[int, int]) -> dict[int, Product]:
+    """Inside the caller's transaction: hold `lines` (product id → units) for an order.
+
+    Locks the products by ascending id, checks every one is for sale and has the units, and only
+    then decrements, so a refusal changes nothing. Returns the locked products (their prices are
+    what the order pays).
+    """
+    _require_transaction()
+    products = lock_products(product_ids=lines)
+    for product_id in sorted(lines):
+        product = products.get(product_id)
+        if product is None or not product.is_active:
+            name = product.name if product is not None else f"Product {product_id}"
+            raise ProductUnavailable(f"{name} is not available.", details={"product_id": product_id})
+    for product_id in sorted(lines):
+        product, requested = products[product_id], lines[product_id]
+        if product.stock < requested:
+            raise OutOfStock(
+                stock_message(name=product.name, available=product.stock),
+                details={"product_id": product_id, "requested": requested, "available": product.stock},
+            )
+    _change_stock({product_id: -quantity for product_id, quantity in lines.items()})
+    for product_id, quantity in lines.items():
+        products[product_id].stock -= quantity
+    return products
+
+
+def return_stock(*, lines: Mapping[int, int]) -> None:
+    """Inside the caller's transaction: put back units an order held (cancel, failed or expired payment)."""
+    _require_transaction()
+    lock_products(product_ids=lines)
+    _change_stock(lines)
+
+
+def _change_stock(deltas: Mapping[int, int]) -> None:
+    now = timezone.now()
+    for product_id in sorted(deltas):
+        Product.objects.filter(pk=product_id).update(stock=F("stock") + deltas[product_id], updated_at=now)
+    _invalidate_on_commit(deltas)
+
+
+def _require_transaction() -> None:
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("Stock for an order changes inside the order's transaction.atomic().")
 
 
 def _check_amount(field: str, value: int) -> None:

@@ -1,15 +1,22 @@
 """Idempotency-Key handling (API.md): a retried request never charges or orders twice.
 
-A key is claimed by inserting the unique (user, key) row in its own short transaction before any
-work starts, so a concurrent duplicate sees it at once (IntegrityError) instead of racing. The first
-request's response (2xx and 4xx) is stored and replayed; a 5xx, an unexpected exception or a
-CONCURRENT_UPDATE (nothing changed, "try again") releases the key so the client can retry with it.
+The key is recorded in the same database transaction as the work it guards, so "the work
+committed" and "the key is completed" can never disagree, whatever fails afterwards:
 
-A process that dies between its work and storing the response leaves the key in progress until it
-expires: the client sees 409 IDEMPOTENCY_IN_PROGRESS, never a second charge.
+1. The transaction starts by inserting the unique (user, key) row. A concurrent request with the
+   same key waits on that insert until the first one ends: it then finds the stored response and
+   replays it, or, if the first rolled back, does the work itself.
+2. The work runs inside that transaction (services' own atomic blocks become savepoints).
+3. The response (2xx and 4xx alike) is written to the row, and everything commits at once.
 
-`claim_key`/`complete_key`/`release_key` hold the rule; `@idempotent` applies it to DRF views and
-`run_once` to storefront forms, which carry a hidden per-form token as their key.
+Nothing is ever left "in progress": a request that fails, or a process that dies, rolls its
+transaction back and the key is free again at once. A 5xx, an unexpected exception or
+CONCURRENT_UPDATE ("nothing changed, try again") stores nothing. Whatever runs after the commit
+(on-commit steps are logged, never raised: apps.core.transactions.after_commit) cannot turn the
+committed response into an error.
+
+`execute_once` holds the rule; `@idempotent` applies it to DRF views and `run_once` to storefront
+forms, which carry a hidden per-form token as their key.
 """
 
 import functools
@@ -19,13 +26,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
+from rest_framework.exceptions import APIException
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from apps.core import errors
 from apps.core.models import IdempotencyKey
+from apps.core.transactions import LOCK_WAIT_TIMEOUT, is_lock_conflict, run_with_lock_retries
 
 HEADER = "Idempotency-Key"
 REPLAY_HEADER = "Idempotent-Replayed"
@@ -38,6 +47,18 @@ _PURGE_BATCH = 1000
 class StoredResponse:
     status: int
     body: dict | list | None
+    replayed: bool
+
+
+class _KeyTaken(Exception):
+    """Another request holds (or held) this key: answer from its record."""
+
+
+class _DoNotStore(Exception):
+    """Carries an outcome out of the transaction so that it rolls back, key included."""
+
+    def __init__(self, outcome: StoredResponse | BaseException):
+        self.outcome = outcome
 
 
 def fingerprint(*, method: str, path: str, body) -> str:
@@ -52,47 +73,87 @@ def validate_key(key: str) -> None:
         raise errors.ValidationError(message, details={HEADER: [message]})
 
 
-def claim_key(*, user, key: str, fingerprint: str) -> IdempotencyKey | StoredResponse:
-    """Claims (user, key) for this request, or answers from the existing claim.
+def execute_once(
+    *, user, key: str, fingerprint: str, work: Callable[[], tuple[int, object]], store: Callable[[int, object], bool]
+) -> StoredResponse:
+    """Run `work` at most once per (user, key), in one transaction with the key's record.
 
-    Returns the new in-progress row (the caller now does the work, then completes or releases it),
-    or the stored response of a completed request with the same fingerprint. Raises
-    IdempotencyKeyReused for a different fingerprint and IdempotencyInProgress while the first
-    request still runs. A row older than IDEMPOTENCY_TTL counts as absent.
+    `work` returns (status, body); `store(status, body)` says whether that outcome is kept for
+    replays (False rolls everything back, key included). Returns the outcome, or the stored one
+    with `replayed=True`. Raises IdempotencyKeyReused for the same key with another fingerprint.
+    Exceptions from `work` roll everything back and propagate.
     """
     validate_key(key)
     for _ in range(_CLAIM_ATTEMPTS):
         try:
-            with transaction.atomic():
-                return IdempotencyKey.objects.create(user=user, key=key, fingerprint=fingerprint)
-        except IntegrityError:
-            pass
-        existing = IdempotencyKey.objects.filter(user=user, key=key).first()
-        if existing is None:
-            continue  # released between our insert and this read: claim again
-        if existing.created_at < timezone.now() - settings.IDEMPOTENCY_TTL:
-            try:
-                with transaction.atomic():
-                    IdempotencyKey.objects.filter(pk=existing.pk, created_at=existing.created_at).delete()
-                    return IdempotencyKey.objects.create(user=user, key=key, fingerprint=fingerprint)
-            except IntegrityError:
-                continue  # another request re-claimed the expired key first
-        if existing.fingerprint != fingerprint:
-            raise errors.IdempotencyKeyReused()
-        if existing.status == IdempotencyKey.Status.COMPLETED:
-            return StoredResponse(status=existing.response_status, body=existing.response_body)
-        raise errors.IdempotencyInProgress()
+            return run_with_lock_retries(lambda: _attempt(user=user, key=key, fingerprint=fingerprint, work=work, store=store))
+        except _KeyTaken:
+            pass  # the key exists (or existed a moment ago): answer from it
+        stored = _stored_response(user=user, key=key, fingerprint=fingerprint)
+        if stored is not None:
+            return stored
     raise errors.IdempotencyInProgress()
 
 
-def complete_key(*, record: IdempotencyKey, status: int, body) -> None:
-    IdempotencyKey.objects.filter(pk=record.pk).update(
-        status=IdempotencyKey.Status.COMPLETED, response_status=status, response_body=body, completed_at=timezone.now()
-    )
+def _attempt(*, user, key: str, fingerprint: str, work, store) -> StoredResponse:
+    committed = False
+
+    def mark_committed() -> None:
+        nonlocal committed
+        committed = True
+
+    outcome: StoredResponse | None = None
+    try:
+        with transaction.atomic():
+            # Registered first, so it runs first after COMMIT: from then on the outcome stands.
+            transaction.on_commit(mark_committed)
+            record = _claim(user=user, key=key, fingerprint=fingerprint)
+            try:
+                status, body = work()
+            except errors.DomainError as exc:
+                raise _DoNotStore(exc) from exc
+            outcome = StoredResponse(status=status, body=body, replayed=False)
+            if not store(status, body):
+                raise _DoNotStore(outcome)
+            IdempotencyKey.objects.filter(pk=record.pk).update(
+                status=IdempotencyKey.Status.COMPLETED, response_status=status, response_body=body, completed_at=timezone.now()
+            )
+    except _DoNotStore as stop:
+        if isinstance(stop.outcome, BaseException):
+            raise stop.outcome from None
+        return stop.outcome
+    except Exception:
+        if committed and outcome is not None:
+            return outcome
+        raise
+    return outcome
 
 
-def release_key(*, record: IdempotencyKey) -> None:
-    IdempotencyKey.objects.filter(pk=record.pk).delete()
+def _claim(*, user, key: str, fingerprint: str) -> IdempotencyKey:
+    """Insert the key's row: the first statement of the transaction, so a failure here leaves nothing to undo."""
+    try:
+        return IdempotencyKey.objects.create(user=user, key=key, fingerprint=fingerprint)
+    except IntegrityError as exc:
+        raise _KeyTaken() from exc
+    except OperationalError as exc:
+        if is_lock_conflict(exc) and exc.args[0] == LOCK_WAIT_TIMEOUT:
+            raise errors.IdempotencyInProgress() from exc  # waited too long behind the first request with this key
+        raise
+
+
+def _stored_response(*, user, key: str, fingerprint: str) -> StoredResponse | None:
+    """The completed request's response, or None when the key is free (again): the caller retries."""
+    existing = IdempotencyKey.objects.filter(user=user, key=key).first()
+    if existing is None:
+        return None
+    if existing.created_at < timezone.now() - settings.IDEMPOTENCY_TTL:
+        IdempotencyKey.objects.filter(pk=existing.pk, created_at=existing.created_at).delete()
+        return None
+    if existing.fingerprint != fingerprint:
+        raise errors.IdempotencyKeyReused()
+    if existing.status != IdempotencyKey.Status.COMPLETED:
+        raise errors.IdempotencyInProgress()  # a claim committed on its own by an older release, during a rolling deploy
+    return StoredResponse(status=existing.response_status, body=existing.response_body, replayed=True)
 
 
 def purge_expired_keys() -> int:
@@ -109,27 +170,20 @@ def purge_expired_keys() -> int:
 def run_once(*, user, key: str, fingerprint: str, action: Callable[[], dict]) -> tuple[dict, bool]:
     """For callers that are not DRF views (storefront forms): runs `action` at most once per key.
 
-    `action` returns a JSON-serialisable summary, stored as the key's response. Returns
-    (summary, False) after running it, or (the stored summary, True) for a repeat. Any exception
-    from `action` (a DomainError means nothing changed) releases the key, so the corrected form can
-    be sent again.
+    `action` returns a JSON-serialisable summary, stored as the key's response in the same
+    transaction as the action's work. Returns (summary, False) after running it, or (the stored
+    summary, True) for a repeat. Any exception from `action` (a DomainError means nothing changed)
+    leaves the key free, so the corrected form can be sent again.
     """
-    claim = claim_key(user=user, key=key, fingerprint=fingerprint)
-    if isinstance(claim, StoredResponse):
-        return claim.body, True
-    try:
-        summary = action()
-    except BaseException:
-        release_key(record=claim)
-        raise
-    complete_key(record=claim, status=200, body=summary)
-    return summary, False
+    outcome = execute_once(user=user, key=key, fingerprint=fingerprint, work=lambda: (200, action()), store=lambda status, body: True)
+    return outcome.body, outcome.replayed
 
 
 def idempotent(view_method):
     """Makes a DRF APIView's `post(self, request, ...)` honour the Idempotency-Key header.
 
-    No header (or an anonymous user, whom the view rejects anyway) → a plain call.
+    No header (or an anonymous user, whom the view rejects anyway) → a plain call. 2xx and 4xx
+    answers are stored with the work; 5xx and CONCURRENT_UPDATE are not (the client may retry).
     """
 
     @functools.wraps(view_method)
@@ -137,27 +191,52 @@ def idempotent(view_method):
         key = request.headers.get(HEADER)
         if key is None or not request.user.is_authenticated:
             return view_method(self, request, *args, **kwargs)
-        claim = claim_key(user=request.user, key=key, fingerprint=_request_fingerprint(request))
-        if isinstance(claim, StoredResponse):
-            return Response(claim.body, status=claim.status, headers={REPLAY_HEADER: "true"})
-        try:
-            response = view_method(self, request, *args, **kwargs)
-        except Exception as exc:  # every failure is answered here so its response can be stored
+        validate_key(key)
+
+        def work() -> tuple[int, object]:
             try:
+                response = view_method(self, request, *args, **kwargs)
+            except APIException as exc:  # DRF's own refusals (validation, parsing) are answered here so they can be stored
                 response = self.handle_exception(exc)
-            except BaseException:
-                release_key(record=claim)
+            return response.status_code, _stored_body(response)
+
+        try:
+            outcome = execute_once(user=request.user, key=key, fingerprint=_request_fingerprint(request), work=work, store=_storable)
+        except errors.DomainError as exc:
+            if isinstance(exc, errors.ConcurrentUpdate | errors.IdempotencyInProgress | errors.IdempotencyKeyReused) or exc.status_code >= 500:
                 raise
-            if isinstance(exc, errors.ConcurrentUpdate):
-                release_key(record=claim)
-                return response
-        if response.status_code >= 500:
-            release_key(record=claim)
-        else:
-            complete_key(record=claim, status=response.status_code, body=_stored_body(response))
-        return response
+            # The work refused (nothing changed): keep that answer for replays, in its own short transaction.
+            response = self.handle_exception(exc)
+            _store_refusal(user=request.user, key=key, fingerprint=_request_fingerprint(request), response=response)
+            return response
+        headers = {REPLAY_HEADER: "true"} if outcome.replayed else None
+        return Response(outcome.body, status=outcome.status, headers=headers)
 
     return wrapper
+
+
+def _storable(status: int, body) -> bool:
+    if status >= 500:
+        return False
+    code = body.get("error", {}).get("code") if isinstance(body, dict) else None
+    return code != errors.ConcurrentUpdate.code
+
+
+def _store_refusal(*, user, key: str, fingerprint: str, response: Response) -> None:
+    """Records a refused request's answer; a concurrent request that completed the key first wins."""
+    try:
+        with transaction.atomic():
+            IdempotencyKey.objects.create(
+                user=user,
+                key=key,
+                fingerprint=fingerprint,
+                status=IdempotencyKey.Status.COMPLETED,
+                response_status=response.status_code,
+                response_body=_stored_body(response),
+                completed_at=timezone.now(),
+            )
+    except IntegrityError:
+        pass
 
 
 def _request_fingerprint(request) -> str:

@@ -102,9 +102,10 @@ class OrderListCreateApi(APIView):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         fields = data.validated_data
+        lines = fields.get("items")
         order = services.place_order(
             user=request.user,
-            items=fields.get("items"),
+            lines=None if lines is None else [services.OrderLine(**line) for line in lines],
             from_cart=fields["from_cart"],
             user_coupon_id=fields["user_coupon_id"],
             payment_method=fields["payment_method"],

@@ -91,7 +91,7 @@ def _pay(request, *, summary, coupons, form: CheckoutForm):
     user_coupon_id = form.cleaned_data["user_coupon"]
 
     def place() -> dict:
-        order = services.place_order(user=request.user, items=None, from_cart=True, user_coupon_id=user_coupon_id)
+        order = services.place_order(user=request.user, from_cart=True, user_coupon_id=user_coupon_id)
         return {"order_id": order.pk, "total": order.total}
 
     try:

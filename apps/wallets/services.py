@@ -4,8 +4,11 @@ Every change runs `UPDATE wallet SET balance = balance + x, version = version + 
 version = ? AND balance >= needed` (DESIGN.md). MySQL counts matched rows, so 1 means the version we
 read was still current; 0 means another writer got there first: re-read, and either fail with
 InsufficientBalance (the money really is gone) or retry after a short jittered sleep, at most
-WALLET_MAX_RETRIES times, then ConcurrentUpdate. Each attempt is its own atomic() block, a
-savepoint when the caller (an order) already holds a transaction.
+WALLET_MAX_RETRIES times, then ConcurrentUpdate. Each attempt is its own atomic() block.
+
+Orders pay and refund inside their own transaction, which already holds product locks: there the
+wallet row is locked (wallets.locks.lock_wallet, after products and coupon in the global lock
+order) and changed once, instead of sleeping in a retry loop while others wait for those products.
 """
 
 import random
@@ -20,6 +23,7 @@ from django.utils import timezone
 from apps.core import errors
 from apps.core.money import format_money
 from apps.outbox.services import publish
+from apps.wallets.locks import lock_wallet
 from apps.wallets.metrics import WALLET_CONFLICTS_KEY
 from apps.wallets.models import Wallet, WalletTransaction
 
@@ -52,15 +56,15 @@ def charge_wallet(*, user, amount: int) -> WalletTransaction:
 
 
 def debit_wallet(*, user, amount: int, order) -> WalletTransaction:
-    """Pays `amount` for `order`; works inside the caller's transaction (orders call it there)."""
+    """Pays `amount` for `order` under the wallet's row lock, inside the caller's (the order's) transaction."""
     _require_positive_int(amount)
-    return _change_balance(user=user, amount=-amount, kind=WalletTransaction.Kind.PAYMENT, order=order)
+    return _change_locked_balance(user=user, amount=-amount, kind=WalletTransaction.Kind.PAYMENT, order=order)
 
 
 def refund_wallet(*, user, amount: int, order) -> WalletTransaction:
-    """Gives back money paid for `order`. Not capped by WALLET_MAX_BALANCE: it was the shopper's already."""
+    """Gives back money paid for `order`, like debit_wallet. Not capped by WALLET_MAX_BALANCE: it was the shopper's already."""
     _require_positive_int(amount)
-    return _change_balance(user=user, amount=amount, kind=WalletTransaction.Kind.REFUND, order=order)
+    return _change_locked_balance(user=user, amount=amount, kind=WalletTransaction.Kind.REFUND, order=order)
 
 
 def adjust_wallet(*, user, amount: int, note: str) -> WalletTransaction:
@@ -102,6 +106,24 @@ def _change_balance(*, user, amount: int, kind: str, order=None, note: str = "",
         if conflicts <= settings.WALLET_MAX_RETRIES:
             _count_retried_conflict()
             time.sleep(random.uniform(0, min(RETRY_SLEEP_CAP_SECONDS, RETRY_SLEEP_BASE_SECONDS * 2**conflicts)))
+
+
+def _change_locked_balance(*, user, amount: int, kind: str, order) -> WalletTransaction:
+    """Inside the caller's transaction (no savepoint of its own: it refuses before it writes), or in its own."""
+    if not transaction.get_connection().in_atomic_block:
+        with transaction.atomic():
+            return _change_locked_balance(user=user, amount=amount, kind=kind, order=order)
+    wallet = lock_wallet(user=user)
+    if wallet is None:
+        if amount < 0:
+            raise errors.InsufficientBalance(details={"balance": 0, "required": -amount})
+        get_or_create_wallet(user=user)
+        wallet = lock_wallet(user=user)
+    if wallet.balance + amount < 0:
+        raise errors.InsufficientBalance(details={"balance": wallet.balance, "required": -amount})
+    Wallet.objects.filter(pk=wallet.pk).update(balance=F("balance") + amount, version=F("version") + 1, updated_at=timezone.now())
+    wallet.balance, wallet.version = wallet.balance + amount, wallet.version + 1
+    return _record(wallet=wallet, amount=amount, kind=kind, order=order, note="")
 
 
 def _read_balance_and_version(*, wallet_id: int) -> tuple[int, int]:

@@ -103,14 +103,42 @@ def test_an_empty_or_too_long_key_is_a_validation_error(auth_client, key):
     assert not IdempotencyKey.objects.exists()
 
 
-def test_a_request_still_running_gets_in_progress(auth_client):
-    IdempotencyKey.objects.create(user=auth_client.user, key="busy", fingerprint=fingerprint(method="POST", path=URL, body={"amount": 100}))
+@pytest.mark.django_db(transaction=True)
+def test_a_request_waiting_too_long_behind_the_first_with_its_key_gets_in_progress(monkeypatch):
+    user = UserFactory()
+    real_charge = services.charge_wallet
+    first_started = threading.Event()
 
-    response = charge(auth_client, 100, "busy")
+    def slow_charge(**kwargs):
+        first_started.set()
+        time.sleep(2.5)  # longer than the second request's lock wait
+        return real_charge(**kwargs)
 
-    assert response.status_code == 409
-    assert response.json()["error"]["code"] == "IDEMPOTENCY_IN_PROGRESS"
-    assert snapshot(auth_client.user)["ledger"] == 0
+    monkeypatch.setattr(services, "charge_wallet", slow_charge)
+    responses = {}
+
+    def first():
+        try:
+            responses["first"] = charge(client_for(user), 100, "busy")
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    assert first_started.wait(timeout=10)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SET SESSION innodb_lock_wait_timeout = 1")
+        second = charge(client_for(user), 100, "busy")
+    finally:
+        thread.join()
+        connection.close()
+
+    assert second.status_code == 409
+    assert second.json()["error"]["code"] == "IDEMPOTENCY_IN_PROGRESS"
+    assert responses["first"].status_code == 200
+    assert Wallet.objects.get(user=user).balance == 100
+    assert WalletTransaction.objects.count() == 1
 
 
 def test_a_server_error_releases_the_key_for_a_retry(auth_client, monkeypatch):
@@ -133,6 +161,7 @@ def test_a_server_error_releases_the_key_for_a_retry(auth_client, monkeypatch):
 def test_concurrent_update_releases_the_key_for_a_retry(monkeypatch, settings):
     settings.WALLET_MAX_RETRIES = 0
     user = UserFactory()
+    services.get_or_create_wallet(user=user)  # committed, so the other connection's write can beat ours
     client = client_for(user)
     force_conflicts(monkeypatch, times=1)
 
@@ -160,7 +189,7 @@ def test_an_expired_key_counts_as_absent(auth_client):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_requests_with_one_key_charge_once(monkeypatch):
+def test_concurrent_requests_with_one_key_charge_once_and_the_others_replay_it(monkeypatch):
     user = UserFactory()
     real_charge = services.charge_wallet
 
@@ -192,10 +221,8 @@ def test_concurrent_requests_with_one_key_charge_once(monkeypatch):
     assert failures == []
     fresh = [r for r in responses if r.status_code == 200 and "Idempotent-Replayed" not in r]
     replayed = [r for r in responses if r.status_code == 200 and r.get("Idempotent-Replayed") == "true"]
-    in_progress = [r for r in responses if r.status_code == 409 and r.json()["error"]["code"] == "IDEMPOTENCY_IN_PROGRESS"]
     assert len(fresh) == 1
-    assert len(fresh) + len(replayed) + len(in_progress) == threads_count
-    assert len(in_progress) >= 1
+    assert len(replayed) == threads_count - 1  # each waited for the first request's commit, then replayed it
     assert all(r.json() == fresh[0].json() for r in replayed)
     assert Wallet.objects.get(user=user).balance == 500
     assert WalletTransaction.objects.count() == 1

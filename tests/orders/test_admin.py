@@ -2,7 +2,7 @@ import pytest
 
 from apps.catalog.models import Product
 from apps.orders.models import Order
-from apps.orders.services import cancel_order, place_order
+from apps.orders.services import OrderLine, cancel_order, place_order
 from tests.factories import ProductFactory, UserFactory
 from tests.orders.helpers import balance, fund
 from tests.pages import messages_of
@@ -19,7 +19,7 @@ def orders():
     product = ProductFactory(price=1000, stock=10)
     buyer = UserFactory(email="buyer@example.com")
     fund(buyer, 10_000)
-    placed = [place_order(user=buyer, items=[{"product_id": product.pk, "quantity": 1}], from_cart=False, user_coupon_id=None) for _ in range(2)]
+    placed = [place_order(user=buyer, lines=[OrderLine(product.pk, 1)]) for _ in range(2)]
     return buyer, product, placed
 
 

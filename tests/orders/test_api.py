@@ -2,12 +2,12 @@ import pytest
 from django.db import OperationalError
 from django.utils import timezone
 
+from apps.catalog import services as catalog_services
 from apps.catalog.models import Product
 from apps.core.idempotency import fingerprint
 from apps.core.models import IdempotencyKey
-from apps.orders import services
 from apps.orders.models import Order
-from apps.orders.services import place_order
+from apps.orders.services import OrderLine, place_order
 from tests.factories import CouponFactory, ProductFactory, UserCouponFactory, UserFactory
 from tests.orders.helpers import balance, fund, world
 
@@ -61,7 +61,7 @@ def test_list_is_paginated_own_orders_newest_first(funded):
     other = UserFactory()
     fund(other, 1000)
     ids = [post_order(funded, {"items": [{"product_id": product.pk, "quantity": 1}]}).json()["id"] for _ in range(3)]
-    place_order(user=other, items=[{"product_id": product.pk, "quantity": 1}], from_cart=False, user_coupon_id=None)
+    place_order(user=other, lines=[OrderLine(product.pk, 1)])
 
     response = funded.get("/api/v1/orders", {"page_size": 2})
     assert response.status_code == 200
@@ -257,16 +257,16 @@ def test_lock_conflicts_that_persist_are_409_concurrent_update_and_the_key_can_b
     fund(buyer, 10_000)
     product = ProductFactory(price=400, stock=5)
     body = {"items": [{"product_id": product.pk, "quantity": 1}]}
-    real_lock = services.lock_products
+    real_lock = catalog_services.lock_products
 
     def time_out(*, product_ids):
         raise OperationalError(1205, "Lock wait timeout exceeded; try restarting transaction")
 
-    monkeypatch.setattr(services, "lock_products", time_out)
+    monkeypatch.setattr(catalog_services, "lock_products", time_out)
     error = _assert_error(api_client, body, 409, "CONCURRENT_UPDATE", **{"Idempotency-Key": "retry-me"})
     assert "Lock wait" not in error["message"]
 
-    monkeypatch.setattr(services, "lock_products", real_lock)
+    monkeypatch.setattr(catalog_services, "lock_products", real_lock)
     retried = post_order(api_client, body, **{"Idempotency-Key": "retry-me"})
     assert retried.status_code == 201
     assert Order.objects.count() == 1

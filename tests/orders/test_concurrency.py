@@ -6,6 +6,7 @@ import pytest
 from django.db.models import Sum
 from rest_framework.test import APIClient
 
+from apps.catalog import services as catalog_services
 from apps.catalog.models import Product
 from apps.core.errors import CouponNotApplicable, InsufficientBalance, OrderNotCancellable, OutOfStock
 from apps.coupons.models import UserCoupon
@@ -21,9 +22,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def buy(user, lines, coupon_id=None):
-    return lambda: services.place_order(
-        user=user, items=[{"product_id": pid, "quantity": qty} for pid, qty in lines], from_cart=False, user_coupon_id=coupon_id
-    )
+    return lambda: services.place_order(user=user, lines=[services.OrderLine(pid, qty) for pid, qty in lines], user_coupon_id=coupon_id)
 
 
 def test_fifty_buyers_race_for_ten_units():
@@ -203,7 +202,7 @@ def test_a_real_deadlock_is_retried_and_never_reaches_the_caller(monkeypatch):
                 both_hold_one.wait(timeout=10)
         return {product.pk: product for product in Product.objects.filter(pk__in=list(product_ids))}
 
-    monkeypatch.setattr(services, "lock_products", lock_in_line_order)
+    monkeypatch.setattr(catalog_services, "lock_products", lock_in_line_order)
 
     results = race([buy(first, [(a.pk, 1), (b.pk, 1)]), buy(second, [(b.pk, 1), (a.pk, 1)])])
 

@@ -6,7 +6,7 @@ from apps.cart.models import CartItem
 from apps.cart.services import add_to_cart
 from apps.coupons.models import UserCoupon
 from apps.orders.models import Order
-from apps.orders.services import place_order
+from apps.orders.services import OrderLine, place_order
 from tests.factories import CouponFactory, ProductFactory, UserCouponFactory, UserFactory
 from tests.orders.helpers import balance, fund, world
 from tests.pages import messages_of
@@ -157,10 +157,10 @@ def test_a_coupon_that_became_unusable_is_explained(shopper_client):
 def test_my_orders_are_paginated_newest_first_and_only_mine(shopper_client):
     product = ProductFactory(price=100, stock=100)
     fund(shopper_client.user, 10_000)
-    ids = [place_order(user=shopper_client.user, items=[{"product_id": product.pk, "quantity": 1}], from_cart=False, user_coupon_id=None).pk for _ in range(21)]
+    ids = [place_order(user=shopper_client.user, lines=[OrderLine(product.pk, 1)]).pk for _ in range(21)]
     other = UserFactory()
     fund(other, 1000)
-    foreign = place_order(user=other, items=[{"product_id": product.pk, "quantity": 1}], from_cart=False, user_coupon_id=None)
+    foreign = place_order(user=other, lines=[OrderLine(product.pk, 1)])
 
     first = shopper_client.get("/orders/").content.decode()
     second = shopper_client.get("/orders/?page=2").content.decode()
@@ -175,7 +175,7 @@ def test_my_orders_are_paginated_newest_first_and_only_mine(shopper_client):
 def test_order_detail_cancel_confirm_and_cancel(shopper_client):
     product = ProductFactory(price=1200, stock=3)
     fund(shopper_client.user, 5000)
-    order = place_order(user=shopper_client.user, items=[{"product_id": product.pk, "quantity": 1}], from_cart=False, user_coupon_id=None)
+    order = place_order(user=shopper_client.user, lines=[OrderLine(product.pk, 1)])
 
     detail = shopper_client.get(f"/orders/{order.pk}/").content.decode()
     assert f'action="/orders/{order.pk}/cancel/"' in detail and "$12.00 is refunded to your wallet" in detail
@@ -197,7 +197,7 @@ def test_order_detail_cancel_confirm_and_cancel(shopper_client):
 def test_another_users_order_pages_are_404(shopper_client):
     other = UserFactory()
     fund(other, 5000)
-    order = place_order(user=other, items=[{"product_id": ProductFactory().pk, "quantity": 1}], from_cart=False, user_coupon_id=None)
+    order = place_order(user=other, lines=[OrderLine(ProductFactory().pk, 1)])
     before = world()
     assert shopper_client.get(f"/orders/{order.pk}/").status_code == 404
     assert shopper_client.get(f"/orders/{order.pk}/cancel/").status_code == 404

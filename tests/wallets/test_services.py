@@ -192,7 +192,7 @@ def test_exhausted_retries_raise_concurrent_update_and_change_nothing(monkeypatc
 
 @pytest.mark.django_db(transaction=True)
 def test_money_spent_by_the_race_winner_is_insufficient_balance_not_a_retry(monkeypatch):
-    """The loser re-reads: the balance is now too low, so it fails at once with the current balance."""
+    """An optimistic loser (a stand-alone adjustment) re-reads: the balance is now too low, so it fails at once with the current balance."""
     user = UserFactory()
     services.charge_wallet(user=user, amount=1000)
     order = make_order(user)
@@ -211,7 +211,7 @@ def test_money_spent_by_the_race_winner_is_insufficient_balance_not_a_retry(monk
     monkeypatch.setattr(services, "_read_balance_and_version", read_then_winner_pays)
 
     with pytest.raises(errors.InsufficientBalance) as info:
-        services.debit_wallet(user=user, amount=500, order=order)
+        services.adjust_wallet(user=user, amount=-500, note="correction")
 
     assert info.value.details == {"balance": 200, "required": 500}
     wallet = Wallet.objects.get(user=user)
