@@ -5,8 +5,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from apps.catalog.models import Category, Product
-from apps.devtools.management.commands import seed_demo
 from apps.coupons.models import Coupon
+from apps.devtools.management.commands import seed_demo
 from apps.wallets.models import Wallet, WalletTransaction
 
 pytestmark = pytest.mark.django_db
