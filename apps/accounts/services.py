@@ -7,15 +7,9 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from rest_framework.authtoken.models import Token
 
-from apps.core.errors import DomainError, ValidationError
+from apps.core.errors import InvalidCredentials, ValidationError
 
 User = get_user_model()
-
-
-class InvalidCredentials(DomainError):
-    status_code = 401
-    code = "INVALID_CREDENTIALS"
-    default_message = "The e-mail address or password is not correct."
 
 
 def normalize_email(email: str) -> str:

@@ -30,6 +30,12 @@ class NotFound(DomainError):
     default_message = "Not found."
 
 
+class InvalidCredentials(DomainError):
+    status_code = 401
+    code = "INVALID_CREDENTIALS"
+    default_message = "The e-mail address or password is not correct."
+
+
 class PermissionDenied(DomainError):
     status_code = 403
     code = "PERMISSION_DENIED"

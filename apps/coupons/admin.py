@@ -1,6 +1,6 @@
 from django import forms
 from django.contrib import admin
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from apps.core.admin import ReadOnlyAdminMixin, ServiceSavedAdmin
@@ -40,7 +40,7 @@ class CampaignStateFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         now = timezone.now()
         if self.value() == "open":
-            return queryset.filter(Q(starts_at__isnull=True) | Q(starts_at__lte=now), Q(ends_at__isnull=True) | Q(ends_at__gt=now))
+            return queryset.open(now)
         if self.value() == "upcoming":
             return queryset.filter(starts_at__gt=now)
         if self.value() == "ended":

@@ -4,6 +4,13 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 
+class CouponQuerySet(models.QuerySet):
+    def open(self, now=None):
+        """Campaigns open at `now`: started (or no start) and not ended (or no end)."""
+        now = now or timezone.now()
+        return self.filter(Q(starts_at__isnull=True) | Q(starts_at__lte=now), Q(ends_at__isnull=True) | Q(ends_at__gt=now))
+
+
 class Coupon(models.Model):
     """A campaign: `total_quantity` coupons handed out first come, first served."""
 
@@ -23,6 +30,8 @@ class Coupon(models.Model):
     valid_days = models.PositiveIntegerField(default=30)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = CouponQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
@@ -39,6 +48,26 @@ class Coupon(models.Model):
     @property
     def remaining(self) -> int:
         return self.total_quantity - self.issued_quantity
+
+    def is_open(self, now=None) -> bool:
+        """The same rule as CouponQuerySet.open, for one campaign in hand."""
+        now = now or timezone.now()
+        return (self.starts_at is None or self.starts_at <= now) and (self.ends_at is None or now < self.ends_at)
+
+
+class UserCouponQuerySet(models.QuerySet):
+    def usable(self, now=None):
+        """Coupons that can pay for an order at `now`: available and not past their expiry."""
+        return self.filter(status=UserCoupon.Status.AVAILABLE, expires_at__gt=now or timezone.now())
+
+    def past_expiry(self, now=None):
+        """Available coupons whose expiry has passed (the periodic task marks them expired)."""
+        return self.filter(past_expiry_condition(now))
+
+
+def past_expiry_condition(now=None) -> Q:
+    """An available coupon past its expiry: it reads as expired whether or not the periodic task has marked it yet."""
+    return Q(status=UserCoupon.Status.AVAILABLE, expires_at__lte=now or timezone.now())
 
 
 class UserCoupon(models.Model):
@@ -58,6 +87,8 @@ class UserCoupon(models.Model):
     used_order = models.ForeignKey("orders.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     used_at = models.DateTimeField(null=True, blank=True)
 
+    objects = UserCouponQuerySet.as_manager()
+
     class Meta:
         ordering = ["-issued_at", "-id"]
         constraints = [models.UniqueConstraint(fields=["user", "coupon"], name="coupons_one_per_user")]
@@ -65,3 +96,10 @@ class UserCoupon(models.Model):
 
     def __str__(self) -> str:
         return f"{self.coupon} for {self.user}"
+
+    def has_expired(self, now=None) -> bool:
+        return self.expires_at <= (now or timezone.now())
+
+    def is_usable(self, now=None) -> bool:
+        """The same rule as UserCouponQuerySet.usable, for one coupon in hand."""
+        return self.status == self.Status.AVAILABLE and not self.has_expired(now)

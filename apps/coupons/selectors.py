@@ -2,24 +2,22 @@
 
 from collections.abc import Iterable
 
-from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
-from django.utils import timezone
+from django.db.models import Case, CharField, F, QuerySet, Value, When
 
-from apps.coupons.models import Coupon, UserCoupon
+from apps.coupons.models import Coupon, UserCoupon, past_expiry_condition
 from apps.coupons.services import calculate_discount
 
 
 def open_coupons() -> QuerySet[Coupon]:
     """Campaigns open now (started, not ended), sold out or not; `remaining` is a property of Coupon."""
-    now = timezone.now()
-    return Coupon.objects.filter(Q(starts_at__isnull=True) | Q(starts_at__lte=now), Q(ends_at__isnull=True) | Q(ends_at__gt=now))
+    return Coupon.objects.open()
 
 
 def with_effective_status(queryset: QuerySet[UserCoupon]) -> QuerySet[UserCoupon]:
     """Annotate `effective_status`: the status to show, "expired" once an unused coupon is past expires_at."""
     return queryset.annotate(
         effective_status=Case(
-            When(status=UserCoupon.Status.AVAILABLE, expires_at__lte=timezone.now(), then=Value(UserCoupon.Status.EXPIRED.value)),
+            When(past_expiry_condition(), then=Value(UserCoupon.Status.EXPIRED.value)),
             default=F("status"),
             output_field=CharField(),
         )
@@ -41,12 +39,8 @@ def held_coupon_ids(*, user, coupon_ids: Iterable[int]) -> set[int]:
 def applicable_coupons(*, user, subtotal: int) -> list[tuple[UserCoupon, int]]:
     """The user's coupons usable on this subtotal with their discount, biggest discount first (checkout page)."""
     candidates = (
-        UserCoupon.objects.filter(
-            user=user,
-            status=UserCoupon.Status.AVAILABLE,
-            expires_at__gt=timezone.now(),
-            coupon__min_order_amount__lte=subtotal,
-        )
+        UserCoupon.objects.usable()
+        .filter(user=user, coupon__min_order_amount__lte=subtotal)
         .select_related("coupon")
         .order_by("expires_at", "id")
     )

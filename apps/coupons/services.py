@@ -128,7 +128,7 @@ def issue_coupon(*, user, coupon_id: int) -> UserCoupon:
     if coupon is None:
         raise NotFound("This coupon campaign does not exist.")
     now = timezone.now()
-    if (coupon.starts_at and now < coupon.starts_at) or (coupon.ends_at and now >= coupon.ends_at):
+    if not coupon.is_open(now):
         raise CouponNotActive(
             details={
                 "starts_at": coupon.starts_at.isoformat() if coupon.starts_at else None,
@@ -211,7 +211,7 @@ def lock_applicable_coupon(*, user, user_coupon_id: int, subtotal: int) -> tuple
         raise NotFound("This coupon is not in your account.", details={"user_coupon_id": user_coupon_id})
     if user_coupon.status == UserCoupon.Status.USED:
         raise CouponNotApplicable("This coupon has already been used.", details={"user_coupon_id": user_coupon_id})
-    if user_coupon.status == UserCoupon.Status.EXPIRED or user_coupon.expires_at <= timezone.now():
+    if not user_coupon.is_usable():
         raise CouponNotApplicable("This coupon has expired.", details={"user_coupon_id": user_coupon_id})
     # A plain read: locking the campaign row would queue every checkout behind the issuing rush.
     coupon = Coupon.objects.get(pk=user_coupon.coupon_id)
@@ -239,7 +239,7 @@ def mark_coupon_used(*, user_coupon: UserCoupon, order) -> None:
 def restore_coupon(*, user_coupon: UserCoupon) -> None:
     """Inside the caller's transaction (an order's cancellation): a used coupon becomes usable again unless it expired."""
     _require_transaction()
-    status = UserCoupon.Status.EXPIRED if user_coupon.expires_at <= timezone.now() else UserCoupon.Status.AVAILABLE
+    status = UserCoupon.Status.EXPIRED if user_coupon.has_expired() else UserCoupon.Status.AVAILABLE
     updated = UserCoupon.objects.filter(pk=user_coupon.pk, status=UserCoupon.Status.USED).update(status=status, used_order=None, used_at=None)
     if updated:
         user_coupon.status, user_coupon.used_order, user_coupon.used_at = status, None, None
@@ -247,7 +247,7 @@ def restore_coupon(*, user_coupon: UserCoupon) -> None:
 
 def expire_user_coupons() -> int:
     """Mark available coupons past their expiry as expired; returns how many changed. Safe to run twice."""
-    return UserCoupon.objects.filter(status=UserCoupon.Status.AVAILABLE, expires_at__lte=timezone.now()).update(status=UserCoupon.Status.EXPIRED)
+    return UserCoupon.objects.past_expiry().update(status=UserCoupon.Status.EXPIRED)
 
 
 def _require_transaction() -> None:
