@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.core.health import healthz, livez
+from apps.core.metrics_access import metrics
 
 api_v1 = [
     path("", include("apps.accounts.api_urls")),
@@ -22,7 +23,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("livez", livez, name="livez"),
-    path("", include("django_prometheus.urls")),
+    path("metrics", metrics, name="prometheus-django-metrics"),
     path("accounts/", include("apps.accounts.urls")),
     path("products/", include("apps.catalog.urls")),
     path("cart/", include("apps.cart.urls")),

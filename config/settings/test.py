@@ -17,5 +17,6 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 DATA_PLATFORM_SECRET = "test-data-platform-secret"
+METRICS_ALLOWED_IPS = ["127.0.0.1"]  # the test client scrapes /metrics as the monitoring system does
 PG_SECRET = "test-pg-secret"
 PG_URL = env("PG_URL", default="http://127.0.0.1:8001")

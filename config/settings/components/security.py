@@ -18,3 +18,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # per client address from X-Forwarded-For instead of per proxy. 0 (unset): X-Forwarded-For is
 # ignored, since anyone can send it.
 NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+
+# GET /metrics answers the monitoring system only: this bearer token, or a client address in the
+# allow-list (addresses or networks). Both empty: nobody.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
