@@ -67,6 +67,8 @@ class CartItemAddApi(APIView):
 
 
 class CartItemApi(APIView):
+    patch_is_partial = False  # PATCH takes the new quantity, required (API.md)
+
     class Input(serializers.Serializer):
         quantity = quantity_field()
 

@@ -20,6 +20,26 @@ class AutoSchema(SpectacularAutoSchema):
     def get_serializer_name(self, serializer, direction):
         return re.sub(r"\W", "", serializer.__class__.__qualname__.replace("<locals>", ""))
 
+    def _get_response_bodies(self, direction="response"):
+        """Every operation that takes a body may answer 413 (apps.core.exceptions.RequestBodyTooLarge)."""
+        responses = super()._get_response_bodies(direction)
+        if self.method in ("POST", "PUT", "PATCH") and "413" not in responses:
+            responses["413"] = self._get_response_for_code(error_response(413), "413", direction=direction)
+        return responses
+
+    def _get_request_for_media_type(self, serializer, direction="request"):
+        """A view with `patch_is_partial = False` validates a PATCH body whole: document its required fields.
+
+        drf-spectacular otherwise documents every PATCH body as partial (all fields optional).
+        """
+        if self.method != "PATCH" or getattr(self.view, "patch_is_partial", True):
+            return super()._get_request_for_media_type(serializer, direction)
+        self.method = "PUT"
+        try:
+            return super()._get_request_for_media_type(serializer, direction)
+        finally:
+            self.method = "PATCH"
+
 
 class ErrorBody(serializers.Serializer):
     code = serializers.CharField(help_text="Stable machine-readable code, e.g. OUT_OF_STOCK.")
@@ -39,6 +59,7 @@ _DESCRIPTIONS = {
     405: "METHOD_NOT_ALLOWED.",
     409: "A conflict with the current state (OUT_OF_STOCK, INSUFFICIENT_BALANCE, ...).",
     422: "The request is understood but cannot be applied (COUPON_NOT_APPLICABLE, ...).",
+    413: "VALIDATION_ERROR: the request body is larger than the server accepts (details: body).",
     429: "THROTTLED: too many requests; see the Retry-After header.",
 }
 

@@ -56,7 +56,7 @@ class OrderListCreateApi(APIView):
             product_id = id_field()
             quantity = quantity_field()
 
-        items = serializers.ListField(child=Line(), required=False, allow_empty=False, max_length=settings.ORDER_MAX_LINES)
+        items = serializers.ListField(child=Line(), required=False, allow_empty=False, min_length=1, max_length=settings.ORDER_MAX_LINES)
         from_cart = serializers.BooleanField(required=False, default=False)
         user_coupon_id = id_field(required=False, allow_null=True, default=None)
         payment_method = serializers.ChoiceField(choices=Order.PaymentMethod.choices, default=Order.PaymentMethod.WALLET)
@@ -71,7 +71,7 @@ class OrderListCreateApi(APIView):
     @extend_schema(
         operation_id="orders_list",
         parameters=PAGE_QUERY_PARAMETERS,
-        responses={200: OrderPageOutput, **error_responses(401, 404)},
+        responses={200: OrderPageOutput, **error_responses(400, 401, 404)},
     )
     def get(self, request):
         paginator = PageNumberPagination()

@@ -80,7 +80,7 @@ class WalletChargeApi(APIView):
         return Response(self.Output({"balance": txn.wallet.balance, "transaction": txn}).data)
 
 
-@extend_schema_view(get=extend_schema(operation_id="wallet_transactions_list", responses={200: TransactionOutput(many=True), **error_responses(401, 404)}))
+@extend_schema_view(get=extend_schema(operation_id="wallet_transactions_list", responses={200: TransactionOutput(many=True), **error_responses(400, 401, 404)}))
 class WalletTransactionsApi(ListAPIView):
     """The user's ledger, newest first, paginated (the default PageNumberPagination)."""
 
