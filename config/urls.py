@@ -1,10 +1,14 @@
+from csp.decorators import csp_update
 from django.apps import apps
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from apps.core.health import healthz, livez
 from apps.core.metrics_access import metrics
+
+# Swagger UI's script, styles and images come from its CDN (drf-spectacular's SWAGGER_UI_DIST).
+SWAGGER_UI_SOURCES = {directive: ["https://cdn.jsdelivr.net"] for directive in ("script-src", "style-src", "img-src")}
 
 api_v1 = [
     path("", include("apps.accounts.api_urls")),
@@ -15,7 +19,7 @@ api_v1 = [
     path("", include("apps.cart.api_urls")),
     path("", include("apps.orders.api_urls")),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
-    path("docs", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("docs", csp_update(SWAGGER_UI_SOURCES)(SpectacularSwaggerSplitView.as_view(url_name="api:schema")), name="docs"),
 ]
 
 urlpatterns = [

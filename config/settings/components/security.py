@@ -1,5 +1,7 @@
 """Secrets, hosts, passwords and who counts as the client."""
 
+from csp.constants import NONE, SELF
+
 from config.settings.components import env
 
 # Required by production settings; local and test settings give a development default.
@@ -23,3 +25,18 @@ NUM_PROXIES = env.int("NUM_PROXIES", default=0)
 # allow-list (addresses or networks). Both empty: nobody.
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
 METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+
+# Content-Security-Policy (django-csp): scripts, styles and everything else from this site only, no
+# inline code. The API docs page adds the CDN its Swagger UI comes from (config/urls.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
