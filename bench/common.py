@@ -62,13 +62,15 @@ def manage(env: dict[str, str], *args: str) -> str:
     return result.stdout
 
 
-def django_call(env: dict[str, str], target: str, **kwargs) -> object:
-    """Run a bench function inside Django on the bench database and return its result.
+def django_command(target: str, **kwargs) -> list[str]:
+    """The command line running bench function `target` ("bench.<module>:<function>", from bench/seed.py,
+    bench/jobs.py or bench/invariants.py) inside Django through bench/call.py: arguments and result travel as JSON."""
+    return [PYTHON, "-m", "bench.call", target, json.dumps(kwargs)]
 
-    `target` is "bench.<module>:<function>" (bench/seed.py, bench/jobs.py, bench/invariants.py); it runs
-    in a fresh process through bench/call.py with `env`, and its keyword arguments and result travel as JSON.
-    """
-    result = subprocess.run([PYTHON, "-m", "bench.call", target, json.dumps(kwargs)], cwd=ROOT, env=env, capture_output=True, text=True)
+
+def django_call(env: dict[str, str], target: str, **kwargs) -> object:
+    """Run a bench function inside Django on the bench database (`env`), in a fresh process, and return its result."""
+    result = subprocess.run(django_command(target, **kwargs), cwd=ROOT, env=env, capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"{target} failed:\n{result.stdout}\n{result.stderr}")
     return json.loads(result.stdout.strip().splitlines()[-1])

@@ -94,7 +94,7 @@ def main() -> None:
         common.log(f"relaying with {args.relays} relay process(es), batch size {args.batch_size}")
         started = time.perf_counter()
         relays = [
-            subprocess.Popen([common.PYTHON, "-m", "bench.call", "bench.jobs:relay_until_done"], cwd=common.ROOT, env=env, stdout=subprocess.PIPE, text=True)
+            subprocess.Popen(common.django_command("bench.jobs:relay_until_done"), cwd=common.ROOT, env=env, stdout=subprocess.PIPE, text=True)
             for _ in range(args.relays)
         ]
         outputs = [relay.communicate()[0] for relay in relays]
