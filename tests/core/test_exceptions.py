@@ -4,6 +4,7 @@ import inspect
 
 import pytest
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.test import RequestFactory
@@ -48,6 +49,8 @@ def test_domain_error_with_its_own_message():
         (exceptions.NotAcceptable(), 406, "NOT_ACCEPTABLE"),
         (exceptions.UnsupportedMediaType("text/plain"), 415, "UNSUPPORTED_MEDIA_TYPE"),
         (exceptions.ParseError(), 400, "VALIDATION_ERROR"),
+        (RequestDataTooBig(), 413, "VALIDATION_ERROR"),
+        (TooManyFieldsSent(), 400, "VALIDATION_ERROR"),
         (exceptions.APIException(), 500, "INTERNAL_ERROR"),
     ],
 )
