@@ -18,6 +18,7 @@ api_v1 = [
     path("", include("apps.coupons.api_urls")),
     path("", include("apps.cart.api_urls")),
     path("", include("apps.orders.api_urls")),
+    path("", include("apps.payments.api_urls")),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", csp_update(SWAGGER_UI_SOURCES)(SpectacularSwaggerSplitView.as_view(url_name="api:schema")), name="docs"),
 ]

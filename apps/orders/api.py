@@ -1,5 +1,5 @@
 from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -11,6 +11,7 @@ from apps.core.pagination import PAGE_QUERY_PARAMETERS, PageNumberPagination
 from apps.core.schema import error_responses
 from apps.orders import selectors, services
 from apps.orders.models import Order
+from apps.payments.models import Payment
 
 
 class OrderOutput(serializers.Serializer):
@@ -21,6 +22,13 @@ class OrderOutput(serializers.Serializer):
         quantity = serializers.IntegerField()
         line_total = serializers.IntegerField()
 
+    class PaymentOutput(serializers.Serializer):
+        method = serializers.ChoiceField(choices=Payment.Method.choices)
+        status = serializers.ChoiceField(choices=Payment.Status.choices)
+        card_brand = serializers.CharField(allow_null=True)
+        card_last4 = serializers.CharField(allow_null=True)
+        failure_reason = serializers.CharField(allow_null=True)
+
     id = serializers.IntegerField()
     status = serializers.ChoiceField(choices=Order.Status.choices)
     items = Item(many=True, source="items.all")
@@ -29,9 +37,15 @@ class OrderOutput(serializers.Serializer):
     total = serializers.IntegerField()
     currency = CurrencyField()
     user_coupon_id = serializers.IntegerField(allow_null=True)
+    payment = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField(allow_null=True)
     paid_at = serializers.DateTimeField(allow_null=True)
     cancelled_at = serializers.DateTimeField(allow_null=True)
+
+    @extend_schema_field(PaymentOutput)
+    def get_payment(self, order) -> dict:
+        return self.PaymentOutput(selectors.payment_of(order)).data
 
 
 class OrderPageOutput(serializers.Serializer):
@@ -61,11 +75,18 @@ class OrderListCreateApi(APIView):
         user_coupon_id = id_field(required=False, allow_null=True, default=None)
         payment_method = serializers.ChoiceField(choices=Order.PaymentMethod.choices, default=Order.PaymentMethod.WALLET)
 
+        class Card(serializers.Serializer):
+            number = serializers.CharField(max_length=40, help_text="13 to 19 digits, spaces or dashes allowed, Luhn-valid. Never stored.")
+
+        card = Card(required=False, help_text='Required when payment_method is "card".')
+
         def validate(self, attrs):
             if attrs["from_cart"] and "items" in attrs:
                 raise serializers.ValidationError({"items": ["Send either items or from_cart, not both."]})
             if not attrs["from_cart"] and "items" not in attrs:
                 raise serializers.ValidationError({"items": ["This field is required."]})
+            if attrs["payment_method"] == Order.PaymentMethod.CARD and "card" not in attrs:
+                raise serializers.ValidationError({"card": ["Enter the card number to pay by card."]})
             return attrs
 
     @extend_schema(
@@ -90,6 +111,8 @@ class OrderListCreateApi(APIView):
                 404,
                 409,
                 422,
+                503,
+                s503="PAYMENT_UNAVAILABLE (with Retry-After): the payment gateway is down; nothing was created.",
                 s404="NOT_FOUND: user_coupon_id is not one of your coupons.",
                 s409="OUT_OF_STOCK (details: product_id, requested, available), INSUFFICIENT_BALANCE (details: balance, required), "
                 "IDEMPOTENCY_IN_PROGRESS or CONCURRENT_UPDATE.",
@@ -109,6 +132,7 @@ class OrderListCreateApi(APIView):
             from_cart=fields["from_cart"],
             user_coupon_id=fields["user_coupon_id"],
             payment_method=fields["payment_method"],
+            card_number=fields["card"]["number"] if fields["payment_method"] == Order.PaymentMethod.CARD else None,
         )
         return Response(OrderOutput(order).data, status=status.HTTP_201_CREATED)
 

@@ -7,6 +7,7 @@ transaction (bounded; apps.core.transactions.run_with_lock_retries), so it never
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -17,11 +18,14 @@ from apps.cart.locks import lock_cart
 from apps.cart.selectors import cart_quantities
 from apps.cart.services import clear_cart
 from apps.catalog.services import return_stock, take_stock
-from apps.core.errors import NotFound, OrderNotCancellable, ValidationError
-from apps.core.transactions import run_with_lock_retries
+from apps.core.errors import ConcurrentUpdate, NotFound, OrderNotCancellable, ValidationError
+from apps.core.transactions import after_commit, run_with_lock_retries
 from apps.coupons.services import lock_applicable_coupon, mark_coupon_used, restore_coupon
 from apps.orders.models import Order, OrderItem
 from apps.outbox.services import publish
+from apps.payments import cards, gateway
+from apps.payments.models import Payment
+from apps.payments.services import create_payment, record_payment_requested
 from apps.wallets.services import debit_wallet, refund_wallet
 
 
@@ -93,18 +97,26 @@ def place_order(
     from_cart: bool = False,
     user_coupon_id: int | None = None,
     payment_method: str = Order.PaymentMethod.WALLET,
+    card_number: str | None = None,
 ) -> Order:
-    """Buy `lines` (or the cart's lines) and pay from the wallet, all or nothing.
+    """Buy `lines` (or the cart's lines), all or nothing, paid from the wallet or by card.
 
     In one transaction, in the global lock order: lock the cart (from_cart); take the stock
     (products locked by ascending id, checked, decremented); lock and check the coupon; write the
-    order and its items; mark the coupon used; debit the wallet under its row lock; write the
-    `order.paid` event; empty the cart.
+    order and its items; mark the coupon used; then either debit the wallet under its row lock (the
+    order is paid) or record a pending card payment (the order holds its stock and coupon until
+    `expires_at`); write the event; empty the cart. A card is sent to the payment gateway only
+    after the commit (apps.payments.tasks.request_payment); when the gateway is known to be down
+    (its breaker is open) nothing is created and PaymentUnavailable says when to come back.
     """
-    if payment_method != Order.PaymentMethod.WALLET:
-        raise ValidationError(details={"payment_method": ['"wallet" is the only payment method.']})
+    if payment_method not in Order.PaymentMethod.values:
+        raise ValidationError(details={"payment_method": ['Choose "wallet" or "card".']})
     if from_cart == (lines is not None):
         raise ValidationError(details={"non_field_errors": ["Send either items or from_cart."]})
+    card_digits = None
+    if payment_method == Order.PaymentMethod.CARD:
+        card_digits = cards.validate(card_number or "")
+        gateway.gateway().ensure_available()
     requested = None if from_cart else merge_lines(lines)
 
     def attempt() -> Order:
@@ -115,15 +127,20 @@ def place_order(
             user_coupon, discount = None, 0
             if user_coupon_id is not None:
                 user_coupon, discount = lock_applicable_coupon(user=user, user_coupon_id=user_coupon_id, subtotal=subtotal)
+            now = timezone.now()
+            total = subtotal - discount
+            # Nothing to charge (a coupon paid it all) means paid at once, whatever the method.
+            by_card = payment_method == Order.PaymentMethod.CARD and total > 0
             order = Order.objects.create(
                 user=user,
-                status=Order.Status.PAID,
+                status=Order.Status.PENDING_PAYMENT if by_card else Order.Status.PAID,
                 payment_method=payment_method,
                 subtotal=subtotal,
                 discount=discount,
-                total=subtotal - discount,
+                total=total,
                 user_coupon=user_coupon,
-                paid_at=timezone.now(),
+                paid_at=None if by_card else now,
+                expires_at=now + timedelta(seconds=settings.PAYMENT_TIMEOUT_SECONDS) if by_card else None,
             )
             order_items = [
                 OrderItem(
@@ -139,9 +156,15 @@ def place_order(
             OrderItem.objects.bulk_create(order_items)
             if user_coupon is not None:
                 mark_coupon_used(user_coupon=user_coupon, order=order)
-            if order.total:
-                debit_wallet(user=user, amount=order.total, order=order)
-            publish(type="order.paid", aggregate=order, data=_order_event(order, order_items))
+            if by_card:
+                payment = create_payment(order=order, method=Payment.Method.CARD, amount=total, card_digits=card_digits)
+                publish(type="order.placed", aggregate=order, data=_order_event(order, order_items))
+                after_commit(request_payment_after_commit, payment_id=payment.pk, sealed_card=cards.seal(card_digits))
+                order.payment = payment
+            else:
+                if total:
+                    debit_wallet(user=user, amount=total, order=order)
+                publish(type="order.paid", aggregate=order, data=_order_event(order, order_items))
             if from_cart:
                 clear_cart(user=user)
             return order
@@ -153,47 +176,191 @@ def place_order(
     return order
 
 
-def cancel_order(*, user, order_id: int, actor=None) -> Order:
-    """Cancel one of `user`'s paid orders: stock back, coupon restored, wallet refunded, in one transaction.
+def request_payment_after_commit(*, payment_id: int, sealed_card: str) -> None:
+    """Queue the PG request; eagerly (no broker, `make run`) this calls the PG right here, after the commit."""
+    from apps.payments.tasks import request_payment
 
-    The order's lines and coupon are read first (they never change), so the locks can be taken in
-    the global order; the status change itself is a guarded UPDATE taken last, so of two
-    cancellations racing each other exactly one happens. `actor` is who asked (the shopper, or
-    staff from the admin); it is recorded in the event.
+    request_payment.delay(payment_id, sealed_card)
+
+
+class _StatusChanged(Exception):
+    """The order left the status this transition started from: read it again and decide again."""
+
+
+def _release_hold(order: Order, items: list[OrderItem]) -> None:
+    """Inside the transition's transaction: the order's stock back on sale, its coupon usable again (unless expired)."""
+    returned: dict[int, int] = {}
+    for item in items:
+        returned[item.product_id] = returned.get(item.product_id, 0) + item.quantity
+    return_stock(lines=returned)
+    if order.user_coupon_id is not None:
+        restore_coupon(user_coupon=order.user_coupon)
+
+
+def _move(order: Order, *, to: str, now, **fields) -> None:
+    """The guarded status change: it happens only from the status this transition read."""
+    if not Order.objects.filter(pk=order.pk, status=order.status).update(status=to, updated_at=now, **fields):
+        raise _StatusChanged()
+    order.status = to
+    for name, value in fields.items():
+        setattr(order, name, value)
+
+
+def _read_for_transition(*, order_id: int, user=None) -> tuple[Order, list[OrderItem]]:
+    orders = Order.objects.select_related("user_coupon", "payment")
+    if user is not None:
+        orders = orders.filter(user=user)
+    order = orders.filter(pk=order_id).first()
+    if order is None:
+        raise NotFound("Order not found.")
+    return order, list(order.items.all())
+
+
+def _transition(*, order_id: int, user=None, apply) -> Order:
+    """Read the order, then run `apply(order, items)` in one transaction; again if another transition won the race.
+
+    The order's lines and coupon never change, so they are read before the transaction and the
+    locks are taken in the global order (products, coupon, wallet, then the order's guarded
+    UPDATE, then its payment). Of several transitions racing each other, exactly one happens.
+    """
+    for _ in range(len(Order.Status.values)):
+        order, items = _read_for_transition(order_id=order_id, user=user)
+
+        def attempt(order=order, items=items) -> Order:
+            with transaction.atomic():
+                apply(order, items)
+            return order
+
+        try:
+            order = run_with_lock_retries(attempt)
+        except _StatusChanged:
+            continue
+        prefetch_related_objects([order], "items")
+        return order
+    raise ConcurrentUpdate()
+
+
+def cancel_order(*, user, order_id: int, actor=None) -> Order:
+    """Cancel one of `user`'s orders that is awaiting payment or paid: stock and coupon back, money back.
+
+    A wallet order is refunded at once. A card order's charge is refunded at the gateway after the
+    commit (payment `refund_pending`, then `refunded`); a pending card payment is voided. `actor` is
+    who asked (the shopper, or staff from the admin); it is recorded in the event.
     """
 
-    def attempt() -> Order:
-        order = Order.objects.select_related("user_coupon").filter(pk=order_id, user=user).first()
-        if order is None:
-            raise NotFound("Order not found.")
-        _require_cancellable(order)
-        order_items = list(order.items.all())
-        with transaction.atomic():
-            returned: dict[int, int] = {}
-            for item in order_items:
-                returned[item.product_id] = returned.get(item.product_id, 0) + item.quantity
-            return_stock(lines=returned)
-            if order.user_coupon_id is not None:
-                restore_coupon(user_coupon=order.user_coupon)
-            if order.total:
-                refund_wallet(user=user, amount=order.total, order=order)
-            now = timezone.now()
-            if not Order.objects.filter(pk=order.pk, status=Order.Status.PAID).update(status=Order.Status.CANCELLED, cancelled_at=now, updated_at=now):
-                order.refresh_from_db(fields=["status"])
-                _require_cancellable(order)
-            order.status, order.cancelled_at = Order.Status.CANCELLED, now
-            data = _order_event(order, order_items)
-            data["cancelled_by"] = (actor or user).pk
-            publish(type="order.cancelled", aggregate=order, data=data)
-        return order
+    def apply(order: Order, items: list[OrderItem]) -> None:
+        if not order.is_cancellable:
+            raise OrderNotCancellable(
+                f"Order #{order.pk} is {order.get_status_display().lower()} and cannot be cancelled.", details={"status": order.status}
+            )
+        was_paid = order.status == Order.Status.PAID
+        _release_hold(order, items)
+        if order.payment_method == Order.PaymentMethod.WALLET and order.total:
+            refund_wallet(user=user, amount=order.total, order=order)
+        now = timezone.now()
+        _move(order, to=Order.Status.CANCELLED, now=now, cancelled_at=now)
+        if order.payment_method == Order.PaymentMethod.CARD and hasattr(order, "payment"):
+            if was_paid:
+                _payment_to_refund(order.payment)
+            else:
+                _void_payment(order.payment)
+        data = _order_event(order, items)
+        data["cancelled_by"] = (actor or user).pk
+        publish(type="order.cancelled", aggregate=order, data=data)
 
-    order = run_with_lock_retries(attempt)
-    prefetch_related_objects([order], "items")
-    return order
+    return _transition(order_id=order_id, user=user, apply=apply)
 
 
-def _require_cancellable(order: Order) -> None:
-    if order.status != Order.Status.PAID:
-        raise OrderNotCancellable(
-            f"Order #{order.pk} is {order.get_status_display().lower()} and cannot be cancelled.", details={"status": order.status}
-        )
+def record_payment_outcome(*, order_id: int, transaction_key: str, approved: bool, reason: str | None = None) -> Order:
+    """The gateway's answer for an order's card payment (a callback or a status query), applied once.
+
+    Approved while awaiting payment → paid. Declined while awaiting payment → payment_failed, stock
+    and coupon released. An approval for an order the shop no longer honours (expired, cancelled,
+    failed) is refunded at the gateway: the shop never keeps money for an order it did not honour.
+    Anything else is a repeat and changes nothing. An unknown order, or a transaction key that is
+    not this order's, is NotFound.
+    """
+
+    def apply(order: Order, items: list[OrderItem]) -> None:
+        payment = getattr(order, "payment", None)
+        if payment is None or payment.method != Payment.Method.CARD:
+            raise NotFound("No card payment for this order.")
+        if payment.transaction_key not in (None, transaction_key):
+            raise NotFound("This transaction is not this order's payment.")
+        # The answer may come before the request task recorded the key (or the PG's reply to it was lost).
+        learned = {"transaction_key": transaction_key} if payment.transaction_key is None else {}
+        now = timezone.now()
+        if order.status == Order.Status.PENDING_PAYMENT and approved:
+            _move(order, to=Order.Status.PAID, now=now, paid_at=now)
+            _set_payment(payment, to=Payment.Status.APPROVED, now=now, **learned)
+            publish(type="order.paid", aggregate=order, data=_order_event(order, items))
+        elif order.status == Order.Status.PENDING_PAYMENT:
+            _release_hold(order, items)
+            _move(order, to=Order.Status.PAYMENT_FAILED, now=now)
+            _set_payment(payment, to=Payment.Status.DECLINED, now=now, failure_reason=(reason or "declined")[:64], **learned)
+            data = _order_event(order, items)
+            data["failure_reason"] = payment.failure_reason
+            publish(type="order.payment_failed", aggregate=order, data=data)
+        else:
+            if learned:
+                record_payment_requested(payment_id=payment.pk, transaction_key=transaction_key)
+                payment.transaction_key = transaction_key
+            if approved and order.status != Order.Status.PAID:
+                _payment_to_refund(payment)
+
+    return _transition(order_id=order_id, apply=apply)
+
+
+def expire_order(*, order_id: int) -> Order | None:
+    """An order still awaiting payment past `expires_at` becomes expired: stock and coupon back, payment voided.
+
+    Returns None when there is nothing to expire (paid, failed, cancelled or not yet due): safe to
+    run twice and from two workers at once.
+    """
+    expired: list[Order] = []
+
+    def apply(order: Order, items: list[OrderItem]) -> None:
+        now = timezone.now()
+        if order.status != Order.Status.PENDING_PAYMENT or order.expires_at is None or order.expires_at > now:
+            return
+        _release_hold(order, items)
+        _move(order, to=Order.Status.EXPIRED, now=now)
+        if hasattr(order, "payment"):
+            _void_payment(order.payment)
+        publish(type="order.expired", aggregate=order, data=_order_event(order, items))
+        expired.append(order)
+
+    _transition(order_id=order_id, apply=apply)
+    return expired[0] if expired else None
+
+
+def _set_payment(payment: Payment, *, to: str, now, **fields) -> None:
+    """The payment's guarded status change, after its order's (the global lock order ends order → payment)."""
+    if not Payment.objects.filter(pk=payment.pk, status=payment.status).update(status=to, updated_at=now, **fields):
+        raise _StatusChanged()
+    payment.status = to
+    for name, value in fields.items():
+        setattr(payment, name, value)
+
+
+def _void_payment(payment: Payment) -> None:
+    """A pending card payment of an order that ends unpaid: voided, and voided at the gateway after the commit."""
+    if payment.status != Payment.Status.PENDING:
+        return
+    _set_payment(payment, to=Payment.Status.VOIDED, now=timezone.now())
+    if payment.transaction_key:
+        after_commit(refund_at_gateway_after_commit, payment_id=payment.pk)
+
+
+def _payment_to_refund(payment: Payment) -> None:
+    """Money the gateway took for an order the shop does not keep: refund it after the commit (retried until confirmed)."""
+    if payment.status in (Payment.Status.REFUND_PENDING, Payment.Status.REFUNDED):
+        return
+    _set_payment(payment, to=Payment.Status.REFUND_PENDING, now=timezone.now(), attempts=0, next_attempt_at=timezone.now())
+    after_commit(refund_at_gateway_after_commit, payment_id=payment.pk)
+
+
+def refund_at_gateway_after_commit(*, payment_id: int) -> None:
+    from apps.payments.tasks import refund_payment
+
+    refund_payment.delay(payment_id)

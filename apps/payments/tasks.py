@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from apps.payments import services
+from apps.payments import reconciliation, services
 
 
 @shared_task(bind=True, max_retries=None)
@@ -16,3 +16,21 @@ def request_payment(self, payment_id: int, sealed_card: str) -> str:
     if outcome.retry_in is not None and not self.request.is_eager:
         raise self.retry(countdown=outcome.retry_in)
     return outcome.result
+
+
+@shared_task
+def refund_payment(payment_id: int) -> str:
+    """Refund (or void) a card payment at the PG; queued on commit of the cancellation or the late approval."""
+    return reconciliation.refund_payment(payment_id=payment_id)
+
+
+@shared_task
+def reconcile_payments() -> dict:
+    """Beat: ask the PG about payments whose callback is late, and retry refunds that failed."""
+    return {"settled": reconciliation.reconcile_pending_payments(), "refunded": reconciliation.retry_due_refunds()}
+
+
+@shared_task
+def expire_orders() -> int:
+    """Beat: expire card orders not paid by `expires_at` (after asking the PG once more)."""
+    return reconciliation.expire_overdue_orders()

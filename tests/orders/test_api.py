@@ -11,8 +11,11 @@ from apps.orders.services import OrderLine, place_order
 from tests.factories import CouponFactory, ProductFactory, UserCouponFactory, UserFactory
 from tests.orders.helpers import balance, fund, world
 
-ORDER_FIELDS = {"id", "status", "items", "subtotal", "discount", "total", "currency", "user_coupon_id", "created_at", "paid_at", "cancelled_at"}
+ORDER_FIELDS = {
+    "id", "status", "items", "subtotal", "discount", "total", "currency", "user_coupon_id", "payment", "created_at", "expires_at", "paid_at", "cancelled_at",
+}
 ITEM_FIELDS = {"product_id", "product_name", "unit_price", "quantity", "line_total"}
+BY_CARD = {"items": [{"product_id": 1, "quantity": 1}], "payment_method": "card"}
 
 
 def post_order(client, body, **headers):
@@ -39,7 +42,8 @@ def test_create_order_answers_201_with_exactly_the_documented_fields(funded):
     assert body["items"] == [{"product_id": product.pk, "product_name": "Kettle", "unit_price": 1250, "quantity": 2, "line_total": 2500}]
     assert (body["status"], body["subtotal"], body["discount"], body["total"], body["currency"]) == ("paid", 2500, 250, 2250, "USD")
     assert body["user_coupon_id"] == user_coupon.pk
-    assert body["paid_at"] and body["created_at"] and body["cancelled_at"] is None
+    assert body["paid_at"] and body["created_at"] and body["cancelled_at"] is None and body["expires_at"] is None
+    assert body["payment"] == {"method": "wallet", "status": "approved", "card_brand": None, "card_last4": None, "failure_reason": None}
     assert balance(funded.user) == 100_000 - 2250
 
 
@@ -175,7 +179,12 @@ def test_product_unavailable_via_the_api(funded):
         pytest.param({"items": "everything"}, "items", id="items-string"),
         pytest.param({"items": [7]}, "items", id="line-not-object"),
         pytest.param({"from_cart": True, "items": [{"product_id": 1, "quantity": 1}]}, "items", id="both"),
-        pytest.param({"items": [{"product_id": 1, "quantity": 1}], "payment_method": "card"}, "payment_method", id="payment-method"),
+        pytest.param({"items": [{"product_id": 1, "quantity": 1}], "payment_method": "cash"}, "payment_method", id="payment-method"),
+        pytest.param({"items": [{"product_id": 1, "quantity": 1}], "payment_method": "card"}, "card", id="card-missing"),
+        pytest.param({**BY_CARD, "card": {"number": "4242 4242 4242 4241"}}, "card", id="card-not-luhn"),
+        pytest.param({**BY_CARD, "card": {"number": "4242"}}, "card", id="card-too-short"),
+        pytest.param({**BY_CARD, "card": {"number": "4242x4242x4242x4242"}}, "card", id="card-letters"),
+        pytest.param({**BY_CARD, "card": "4242424242424242"}, "card", id="card-not-object"),
         pytest.param({"items": [{"product_id": 1, "quantity": 1}], "user_coupon_id": "x"}, "user_coupon_id", id="coupon-string"),
         pytest.param({"from_cart": True}, "from_cart", id="empty-cart"),
     ],

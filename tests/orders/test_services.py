@@ -187,11 +187,13 @@ def test_lines_beyond_the_orders_limits_are_validation_errors_and_change_nothing
 
 
 @pytest.mark.django_db
-def test_other_payment_methods_are_refused(user):
+def test_unknown_payment_methods_and_bad_card_numbers_are_refused(user):
     product = ProductFactory()
     fund(user, 100_000)
-    exc = _refused(user, ValidationError, [{"product_id": product.pk, "quantity": 1}], payment_method="card")
+    exc = _refused(user, ValidationError, [{"product_id": product.pk, "quantity": 1}], payment_method="cash")
     assert "payment_method" in exc.details
+    exc = _refused(user, ValidationError, [{"product_id": product.pk, "quantity": 1}], payment_method="card", card_number="4242 4242 4242 4241")
+    assert "card" in exc.details and "4242" not in exc.message
 
 
 @pytest.mark.django_db

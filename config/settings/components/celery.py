@@ -37,6 +37,8 @@ CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 # delivered again (acks_late), and every task is safe to run twice.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 
+PAYMENT_SWEEP_SECONDS = env.int("PAYMENT_SWEEP_SECONDS", default=5)
+
 CELERY_BEAT_SCHEDULE = {
     # The sweep catches events whose on-commit trigger was lost; a sweep still queued when the next
     # is due is dropped (expires), so a stopped worker does not come back to a pile of them.
@@ -56,6 +58,17 @@ CELERY_BEAT_SCHEDULE = {
     "core-purge-idempotency-keys": {
         "task": "apps.core.tasks.purge_expired_idempotency_keys",
         "schedule": timedelta(hours=1),
+    },
+    # Card payments: lost callbacks found, failed refunds retried, unpaid orders expired (API.md: at least every 10 s).
+    "payments-reconcile": {
+        "task": "apps.payments.tasks.reconcile_payments",
+        "schedule": PAYMENT_SWEEP_SECONDS,
+        "options": {"expires": PAYMENT_SWEEP_SECONDS},
+    },
+    "orders-expire-unpaid": {
+        "task": "apps.payments.tasks.expire_orders",
+        "schedule": PAYMENT_SWEEP_SECONDS,
+        "options": {"expires": PAYMENT_SWEEP_SECONDS},
     },
     "rankings-aggregate-sales": {
         "task": "apps.rankings.tasks.aggregate_sales",
