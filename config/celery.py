@@ -9,7 +9,9 @@ import os
 
 from celery import Celery
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+# Production settings unless told otherwise, like config.wsgi: this module is imported by the
+# config package itself, so whatever default it sets is the one every entry point gets.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 
 app = Celery("flashcart")
 app.config_from_object("django.conf:settings", namespace="CELERY")
