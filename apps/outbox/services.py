@@ -18,8 +18,12 @@ logger = logging.getLogger(__name__)
 
 EVENT_TYPES = frozenset(
     {
+        "order.placed",
         "order.paid",
+        "order.payment_failed",
+        "order.expired",
         "order.cancelled",
+        "payment.refunded",
         "coupon.issued",
         "wallet.charged",
         "wallet.debited",
