@@ -16,9 +16,9 @@ from django.utils import timezone
 
 from apps.cart.locks import lock_cart
 from apps.cart.selectors import cart_quantities
-from apps.cart.services import clear_cart
+from apps.cart.services import add_to_cart, clear_cart
 from apps.catalog.services import return_stock, take_stock
-from apps.core.errors import ConcurrentUpdate, NotFound, OrderNotCancellable, ValidationError
+from apps.core.errors import ConcurrentUpdate, NotFound, OrderNotCancellable, OutOfStock, ProductUnavailable, ValidationError
 from apps.core.transactions import after_commit, run_with_lock_retries
 from apps.coupons.services import lock_applicable_coupon, mark_coupon_used, restore_coupon
 from apps.orders.models import Order, OrderItem
@@ -364,3 +364,47 @@ def refund_at_gateway_after_commit(*, payment_id: int) -> None:
     from apps.payments.tasks import refund_payment
 
     refund_payment.delay(payment_id)
+
+
+@dataclass(frozen=True)
+class ReorderedLine:
+    """One line of a failed or expired order put back in the cart: how many the order had, how many the cart holds now."""
+
+    product_name: str
+    wanted: int
+    in_cart: int
+
+    @property
+    def is_short(self) -> bool:
+        return self.in_cart < self.wanted
+
+
+def reorder(*, user, order_id: int) -> list[ReorderedLine]:
+    """"Try again" for one of `user`'s failed or expired orders: its lines back in the cart, capped by today's stock.
+
+    The old order stays as it ended; the shopper checks out again (a new order, a new payment).
+    Each line is topped up to the order's quantity, never beyond it, so asking twice does not
+    double the cart. A product no longer sold, or sold out, is reported with fewer units (or none).
+    """
+    order = Order.objects.filter(pk=order_id, user=user).first()
+    if order is None:
+        raise NotFound("Order not found.")
+    if order.status not in (Order.Status.PAYMENT_FAILED, Order.Status.EXPIRED):
+        raise ValidationError(
+            f"Order #{order.pk} is {order.get_status_display().lower()}: only an order whose payment failed or expired can be tried again.",
+            details={"status": order.status},
+        )
+    in_cart = cart_quantities(user=user)
+    reordered: list[ReorderedLine] = []
+    for item in order.items.select_related("product").order_by("id"):
+        product, already = item.product, in_cart.get(item.product_id, 0)
+        target = min(item.quantity, max(product.stock, 0), settings.ORDER_MAX_LINE_QUANTITY) if product.is_active else 0
+        holding = already
+        if target > already:
+            try:
+                add_to_cart(user=user, product_id=product.pk, quantity=target - already)
+                holding = target
+            except (OutOfStock, ProductUnavailable, ValidationError):
+                pass  # bought or withdrawn a moment ago: reported as short
+        reordered.append(ReorderedLine(product_name=item.product_name, wanted=item.quantity, in_cart=holding))
+    return reordered

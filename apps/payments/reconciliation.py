@@ -162,3 +162,22 @@ def retry_due_refunds(*, batch: int = SWEEP_BATCH) -> int:
         if _claim(payment) and refund_payment(payment_id=payment.pk) == "refunded":
             done += 1
     return done
+
+
+def ask_gateway_now(*, payment_id: int) -> str:
+    """Staff's "ask the PG now" for a pending card payment: the gateway's answer, applied as the callback would be.
+
+    Returns "approved" or "declined" once applied, "pending" while the PG has not decided,
+    "not_pending" for a payment that is no longer waiting, "not_requested" when the PG has not
+    accepted the request yet (nothing to ask about). Raises PaymentUnavailable or GatewayError
+    when the gateway cannot be asked; nothing changes then.
+    """
+    payment = Payment.objects.filter(pk=payment_id, method=Payment.Method.CARD).first()
+    if payment is None or payment.status != Payment.Status.PENDING:
+        return "not_pending"
+    if not payment.transaction_key:
+        return "not_requested"
+    answer = gateway.gateway().get_payment(payment.transaction_key)
+    if apply_gateway_answer(payment=payment, answer=answer):
+        return answer.status
+    return "pending"
