@@ -167,10 +167,10 @@ def retry_due_refunds(*, batch: int = SWEEP_BATCH) -> int:
 def ask_gateway_now(*, payment_id: int) -> str:
     """Staff's "ask the PG now" for a pending card payment: the gateway's answer, applied as the callback would be.
 
-    Returns "approved" or "declined" once applied, "pending" while the PG has not decided,
-    "not_pending" for a payment that is no longer waiting, "not_requested" when the PG has not
-    accepted the request yet (nothing to ask about). Raises PaymentUnavailable or GatewayError
-    when the gateway cannot be asked; nothing changes then.
+    Returns the PG's status ("approved" or "declined", then applied; "pending" while it has not
+    decided), "not_pending" for a payment that is no longer waiting, or "not_requested" when the PG
+    has not accepted the request yet (nothing to ask about). Raises PaymentUnavailable or
+    GatewayError when the gateway cannot be asked; nothing changes then.
     """
     payment = Payment.objects.filter(pk=payment_id, method=Payment.Method.CARD).first()
     if payment is None or payment.status != Payment.Status.PENDING:
@@ -178,6 +178,5 @@ def ask_gateway_now(*, payment_id: int) -> str:
     if not payment.transaction_key:
         return "not_requested"
     answer = gateway.gateway().get_payment(payment.transaction_key)
-    if apply_gateway_answer(payment=payment, answer=answer):
-        return answer.status
-    return "pending"
+    apply_gateway_answer(payment=payment, answer=answer)
+    return answer.status
