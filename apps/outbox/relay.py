@@ -20,8 +20,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from apps.outbox import breaker, locks, selectors, signing
-from apps.outbox.models import OutboxEvent
+from apps.outbox import breaker, consumers, locks, selectors, signing
+from apps.outbox.models import ConsumedEvent, OutboxEvent
 
 logger = logging.getLogger(__name__)
 
@@ -204,9 +204,15 @@ def _release(*, events: list[OutboxEvent], at: datetime) -> int:
 def purge_sent_events(*, now: datetime | None = None) -> int:
     """Delete sent events older than OUTBOX_RETENTION_DAYS, in small chunks; pending and dead stay."""
     cutoff = (now or timezone.now()) - timedelta(days=settings.OUTBOX_RETENTION_DAYS)
+    old_enough = OutboxEvent.objects.filter(status=SENT, sent_at__lt=cutoff)
+    floor = consumers.retention_floor()
+    if floor is not None:
+        old_enough = old_enough.filter(pk__lte=floor)  # every internal consumer is done with these
     deleted = 0
     while True:
-        ids = list(OutboxEvent.objects.filter(status=SENT, sent_at__lt=cutoff).values_list("pk", flat=True)[:PURGE_CHUNK])
+        ids = list(old_enough.values_list("pk", flat=True)[:PURGE_CHUNK])
         if not ids:
             return deleted
-        deleted += OutboxEvent.objects.filter(pk__in=ids, status=SENT).delete()[0]
+        with transaction.atomic():
+            ConsumedEvent.objects.filter(event_id__in=ids).delete()
+            deleted += OutboxEvent.objects.filter(pk__in=ids, status=SENT).delete()[0]

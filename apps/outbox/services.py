@@ -11,8 +11,10 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from apps.core.request_context import current_request_id
+from apps.core.transactions import after_commit
+from apps.outbox import consumers
 from apps.outbox.models import OutboxEvent
-from apps.outbox.tasks import RELAY_QUEUED_KEY, relay_outbox
+from apps.outbox.tasks import RELAY_QUEUED_KEY, consume_events, relay_outbox
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +63,15 @@ def publish(*, type: str, aggregate: models.Model, data: dict) -> OutboxEvent:
         request_id=current_request_id() or "",
     )
     transaction.on_commit(_trigger_relay, robust=True)
+    for consumer in consumers.interested(type):
+        after_commit(_trigger_consumer, consumer.name)
     return event
+
+
+def _trigger_consumer(name: str) -> None:
+    """Queue one run of an internal consumer, unless one is queued already (like the relay's trigger)."""
+    if consumers.queue_run(name):
+        consume_events.apply_async(args=[name], countdown=consumers.TRIGGER_DELAY_SECONDS, retry=False)
 
 
 def _trigger_relay() -> None:

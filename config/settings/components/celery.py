@@ -3,7 +3,12 @@
 from datetime import timedelta
 
 from config.settings.components import env
-from config.settings.components.domain import COUPON_EXPIRE_INTERVAL_SECONDS, OUTBOX_SWEEP_SECONDS, RANKINGS_INTERVAL_SECONDS
+from config.settings.components.domain import (
+    CONSUMER_SWEEP_SECONDS,
+    COUPON_EXPIRE_INTERVAL_SECONDS,
+    OUTBOX_SWEEP_SECONDS,
+    RANKINGS_INTERVAL_SECONDS,
+)
 from config.settings.components.project import TIME_ZONE
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
@@ -46,6 +51,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.outbox.tasks.relay_outbox",
         "schedule": OUTBOX_SWEEP_SECONDS,
         "options": {"expires": OUTBOX_SWEEP_SECONDS},
+    },
+    "outbox-consumers": {
+        "task": "apps.outbox.tasks.sweep_consumers",
+        "schedule": CONSUMER_SWEEP_SECONDS,
+        "options": {"expires": CONSUMER_SWEEP_SECONDS},
     },
     "outbox-purge-sent": {
         "task": "apps.outbox.tasks.purge_sent_events",

@@ -20,6 +20,14 @@ OUTBOX_SWEEP_SECONDS = env.float("OUTBOX_SWEEP_SECONDS", default=5.0)
 OUTBOX_BREAKER_THRESHOLD = env.int("OUTBOX_BREAKER_THRESHOLD", default=5)
 OUTBOX_BREAKER_COOLDOWN_SECONDS = env.float("OUTBOX_BREAKER_COOLDOWN_SECONDS", default=30.0)
 OUTBOX_RETENTION_DAYS = env.int("OUTBOX_RETENTION_DAYS", default=7)
+# The shop's own outbox consumers (rankings, e-mail): apps.outbox.consumers.
+CONSUMER_BATCH_SIZE = env.int("CONSUMER_BATCH_SIZE", default=200)
+CONSUMER_MAX_ATTEMPTS = env.int("CONSUMER_MAX_ATTEMPTS", default=8)
+CONSUMER_BACKOFF_BASE_SECONDS = env.float("CONSUMER_BACKOFF_BASE_SECONDS", default=2.0)
+CONSUMER_BACKOFF_CAP_SECONDS = env.float("CONSUMER_BACKOFF_CAP_SECONDS", default=600.0)
+CONSUMER_SETTLE_SECONDS = env.float("CONSUMER_SETTLE_SECONDS", default=120.0)
+CONSUMER_CLAIM_SECONDS = env.float("CONSUMER_CLAIM_SECONDS", default=120.0)
+CONSUMER_SWEEP_SECONDS = env.float("CONSUMER_SWEEP_SECONDS", default=5.0)
 
 # --- Wallets, coupons, idempotency --------------------------------------------------------------
 WALLET_MAX_CHARGE = env.int("WALLET_MAX_CHARGE", default=1_000_000)
