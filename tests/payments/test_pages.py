@@ -268,10 +268,11 @@ def test_a_bad_card_number_is_explained_keeping_everything_but_the_number(shoppe
 def test_pg_down_says_when_to_come_back_keeps_the_form_and_the_wallet_still_pays(shopper_client, cart, fast_retries, settings):
     coupon = UserCouponFactory(user=shopper_client.user, coupon=CouponFactory(discount_value=500))
     fund(shopper_client.user, 10_000)
-    settings.PG_URL = f"http://127.0.0.1:{free_port()}"  # nobody answers: the shared breaker opens
+    settings.PG_URL = f"http://127.0.0.1:{free_port()}"  # nobody answers: calls fail until the shared breaker opens
     for _ in range(settings.PG_BREAKER_MIN_CALLS):
         with pytest.raises(gateway.GatewayUnreachable):
             gateway.gateway().get_payment("pg_unknown")
+    assert gateway.gateway().breaker.state().name == "open"
     before = world()
     token = token_of(shopper_client.get("/checkout/"))
 
