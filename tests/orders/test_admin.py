@@ -70,3 +70,20 @@ def test_cancel_and_refund_action_goes_through_the_service(admin_client, orders)
     assert set(Order.objects.values_list("status", flat=True)) == {"cancelled"}
     assert balance(buyer) == 10_000
     assert Product.objects.get(pk=product.pk).stock == 10
+
+
+@pytest.mark.django_db
+def test_order_page_shows_its_timeline_in_order_and_filters_by_payment_method(admin_client, orders):
+    buyer, _, placed = orders
+    cancel_order(user=buyer, order_id=placed[0].pk, actor=buyer)
+
+    html = admin_client.get(f"/admin/orders/order/{placed[0].pk}/change/").content.decode()
+
+    timeline = html[html.index('class="order-timeline"'):]
+    assert timeline.index("order.paid") < timeline.index("order.cancelled")
+    assert "Paid · $10.00 · by wallet" in timeline and f"Cancelled · $10.00 · by wallet · cancelled by user #{buyer.pk}" in timeline
+    assert 'id="payment-group"' in html and "payment-0-status" not in html
+    by_wallet = admin_client.get("/admin/orders/order/", {"payment_method__exact": "wallet"})
+    assert set(by_wallet.context["cl"].result_list) == set(placed)
+    by_card = admin_client.get("/admin/orders/order/", {"payment_method__exact": "card"})
+    assert list(by_card.context["cl"].result_list) == []

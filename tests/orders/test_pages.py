@@ -17,7 +17,7 @@ def token_of(response) -> str:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("path", ["/checkout/", "/orders/", "/orders/1/", "/orders/1/cancel/"])
+@pytest.mark.parametrize("path", ["/checkout/", "/orders/", "/orders/1/", "/orders/1/cancel/", "/orders/1/try-again/"])
 def test_pages_need_login(client, path):
     response = client.get(path)
     assert response.status_code == 302
@@ -125,11 +125,14 @@ def test_short_balance_explains_and_keeps_cart_and_coupon_choice(shopper_client)
     assert "short" in page.content.decode()
     before = world()
 
-    response = shopper_client.post("/checkout/", {"token": token_of(page), "user_coupon": coupon.pk, "pay": "1"})
+    response = shopper_client.post(
+        "/checkout/", {"token": token_of(page), "user_coupon": coupon.pk, "payment_method": "wallet", "card_number": "4242 4242 4242 4242", "pay": "1"}
+    )
 
     assert response.status_code == 409
     html = response.content.decode()
     assert "Your wallet has $10.00 but this order costs $25.00" in html and "Add at least $15.00" in html
+    assert "Or pay by card" in html and "4242" not in html
     assert 'href="/wallet/"' in html
     assert re.search(rf'value="{coupon.pk}"[^>]*checked', html)
     assert world() == before
@@ -202,4 +205,46 @@ def test_another_users_order_pages_are_404(shopper_client):
     assert shopper_client.get(f"/orders/{order.pk}/").status_code == 404
     assert shopper_client.get(f"/orders/{order.pk}/cancel/").status_code == 404
     assert shopper_client.post(f"/orders/{order.pk}/cancel/").status_code == 404
+    assert world() == before
+
+
+@pytest.mark.django_db
+def test_an_unknown_payment_method_is_refused_in_words(shopper_client):
+    add_to_cart(user=shopper_client.user, product_id=ProductFactory(price=1000).pk, quantity=1)
+    fund(shopper_client.user, 5000)
+    token = token_of(shopper_client.get("/checkout/"))
+    before = world()
+
+    response = shopper_client.post("/checkout/", {"token": token, "payment_method": "cheque", "pay": "1"})
+
+    assert response.status_code == 400
+    assert "Choose Wallet or Card." in response.content.decode()
+    assert world() == before
+
+
+@pytest.mark.django_db
+def test_wallet_orders_show_their_status_and_payment_in_words(shopper_client):
+    product = ProductFactory(price=1200, stock=5)
+    fund(shopper_client.user, 5000)
+    kept = place_order(user=shopper_client.user, lines=[OrderLine(product.pk, 1)])
+    cancelled = place_order(user=shopper_client.user, lines=[OrderLine(product.pk, 1)])
+    shopper_client.post(f"/orders/{cancelled.pk}/cancel/")
+
+    listing = shopper_client.get("/orders/").content.decode()
+    assert listing.count(">Wallet</td>") == 2
+    assert ">Paid</span>" in listing and ">Cancelled, refunded to your wallet</span>" in listing
+    detail = shopper_client.get(f"/orders/{kept.pk}/").content.decode()
+    assert "$12.00 was taken from your wallet" in detail and 'http-equiv="refresh"' not in detail and "Try again" not in detail
+    detail = shopper_client.get(f"/orders/{cancelled.pk}/").content.decode()
+    assert "$12.00 was refunded to your wallet" in detail and f'action="/orders/{cancelled.pk}/cancel/"' not in detail
+
+
+@pytest.mark.django_db
+def test_try_again_on_someone_elses_order_is_404(shopper_client):
+    other = UserFactory()
+    fund(other, 5000)
+    order = place_order(user=other, lines=[OrderLine(ProductFactory().pk, 1)])
+    Order.objects.filter(pk=order.pk).update(status="payment_failed")
+    before = world()
+    assert shopper_client.post(f"/orders/{order.pk}/try-again/").status_code == 404
     assert world() == before
