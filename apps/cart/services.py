@@ -9,13 +9,15 @@ from apps.cart.models import Cart, CartItem
 from apps.catalog.models import Product
 from apps.catalog.services import stock_message
 from apps.core.errors import NotFound, OutOfStock, ProductUnavailable, ValidationError
+from apps.core.models import MAX_ID
 from apps.core.transactions import run_with_lock_retries
+from apps.core.validation import is_whole_number
 
 
 def validate_quantity(quantity, *, field: str = "quantity") -> int:
     """A line quantity: an integer from 1 to ORDER_MAX_LINE_QUANTITY (bools and strings refused)."""
     maximum = settings.ORDER_MAX_LINE_QUANTITY
-    if isinstance(quantity, bool) or not isinstance(quantity, int):
+    if not is_whole_number(quantity):
         raise ValidationError(details={field: ["A whole number is required."]})
     if quantity < 1:
         raise ValidationError(details={field: ["Ensure this value is greater than or equal to 1."]})
@@ -25,8 +27,8 @@ def validate_quantity(quantity, *, field: str = "quantity") -> int:
 
 
 def _available_product(product_id) -> Product:
-    if isinstance(product_id, bool) or not isinstance(product_id, int):
-        raise ValidationError(details={"product_id": ["A whole number is required."]})
+    if not is_whole_number(product_id) or not 1 <= product_id <= MAX_ID:
+        raise ValidationError(details={"product_id": ["A positive whole number is required."]})
     product = Product.objects.filter(pk=product_id, is_active=True).first()
     if product is None:
         raise ProductUnavailable(details={"product_id": product_id})

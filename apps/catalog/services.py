@@ -17,7 +17,7 @@ from apps.catalog.models import MAX_AMOUNT, Category, Product
 from apps.catalog.selectors import invalidate_product_cache
 from apps.core.errors import NotFound, OutOfStock, ProductUnavailable, ValidationError
 from apps.core.transactions import after_commit
-from apps.core.validation import require_whole_number
+from apps.core.validation import is_whole_number, require_whole_number
 from apps.outbox.services import publish
 
 logger = logging.getLogger(__name__)
@@ -204,7 +204,7 @@ def adjust_stock(*, product_id: int, delta: int, reason: str, actor=None) -> Pro
     If the result would be negative nothing changes and OutOfStock says what is on hand.
     Publishes "product.stock_adjusted" in the same transaction.
     """
-    if isinstance(delta, bool) or not isinstance(delta, int) or delta == 0 or abs(delta) > MAX_AMOUNT:
+    if not is_whole_number(delta) or delta == 0 or abs(delta) > MAX_AMOUNT:
         raise ValidationError(details={"delta": [f"Must be a whole number other than 0, at most {MAX_AMOUNT} either way."]})
     reason = (reason or "").strip()
     if not reason:

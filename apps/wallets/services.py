@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from apps.core import errors
 from apps.core.money import format_money
+from apps.core.validation import is_whole_number
 from apps.outbox.services import publish
 from apps.wallets.locks import lock_wallet
 from apps.wallets.metrics import WALLET_CONFLICTS_KEY
@@ -160,7 +161,7 @@ def _count_retried_conflict() -> None:
 
 
 def _require_int(amount) -> None:
-    if isinstance(amount, bool) or not isinstance(amount, int):
+    if not is_whole_number(amount):
         raise _amount_error("The amount must be a whole number of minor units (cents).")
 
 
