@@ -9,6 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -64,8 +65,9 @@ class Nodes:
         return "\n".join(f"--- {node.name}\n{node.log()[-4000:]}" for node in self.started)
 
     def stop(self) -> None:
-        for node in self.started:
-            node.stop()
+        """Stop every node at once (each waits out its own grace period)."""
+        with ThreadPoolExecutor(max_workers=max(1, len(self.started))) as pool:
+            list(pool.map(lambda node: node.stop(), self.started))
 
 
 @pytest.fixture
@@ -75,6 +77,13 @@ def nodes(transactional_db, tmp_path):
         yield started
     finally:
         started.stop()
+
+
+@pytest.fixture(scope="session")
+def collected_static():
+    """Production serves pages with hashed static file names: collect them once, as the image build does."""
+    env = node_environment(data_platform_url="")
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput"], cwd=ROOT, env=env, check=True, capture_output=True, timeout=300)
 
 
 @pytest.fixture

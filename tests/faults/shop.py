@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import requests
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from rest_framework.authtoken.models import Token
 
 from apps.wallets.services import charge_wallet
@@ -37,3 +39,32 @@ def order_until_settled(log: Log, session: requests.Session, url: str, *, deadli
         if attempt.outcome in SETTLED or time.monotonic() > deadline:
             return attempt
         time.sleep(pause if attempt.status != NO_ANSWER else 2 * pause)
+
+
+def storefront_login(url: str, *, user, password: str) -> dict[str, str]:
+    """Log `user` in through the storefront's form; returns the cookies (session and CSRF) to send back.
+
+    Production settings mark cookies Secure, which an HTTP client keeps to itself; the test sends
+    them back explicitly, as the browser behind the TLS-terminating proxy would.
+    """
+    session = requests.Session()
+    form = session.get(f"{url}/accounts/login/", timeout=30)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text)
+    assert form.status_code == 200 and token, form.text[:2000]
+    cookies = dict(form.cookies)
+    answer = session.post(
+        f"{url}/accounts/login/",
+        data={"username": user.email, "password": password, "csrfmiddlewaretoken": token.group(1)},
+        cookies=cookies,
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert answer.status_code == 302 and "sessionid" in answer.cookies, (answer.status_code, answer.text[:2000])
+    return {**cookies, **dict(answer.cookies)}
+
+
+def with_production_password(user, password: str) -> None:
+    """Store `password` with a hasher production settings know (the test settings hash with MD5)."""
+    hasher = PBKDF2PasswordHasher()
+    user.password = hasher.encode(password, hasher.salt())
+    user.save(update_fields=["password"])

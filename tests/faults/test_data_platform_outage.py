@@ -66,7 +66,7 @@ def test_data_platform_down_then_back(nodes, redis_server, data_platform, fault_
         {
             "fault": f"data platform unreachable (connection refused), events dead after {MAX_ATTEMPTS} attempts, then back",
             "requests": len(log.select()),
-            "errors (5xx or no answer)": dict(log.errors()),
+            "errors (5xx or no answer)": dict(log.failing()),
             "answers": dict(log.outcomes()),
             "events of orders during the outage": f"{len(early_events) + len(late_events)}",
             "dead after the outage": sum(e.status == "dead" for e in early_events + late_events),

@@ -67,7 +67,8 @@ def test_mariadb_killed_and_restarted_during_checkouts(own_database, nodes, redi
     clients.join(timeout=200)
     assert not clients.is_alive(), "a shopper is still waiting for an answer"
     healthy = call(log, requests.Session(), "health", "GET", f"{server.url}/healthz")
-    settled = wait_for_outbox_to_settle(timeout=60)
+    settling_since = time.monotonic()
+    settled = wait_for_outbox_to_settle(timeout=90)
 
     during = [a for a in log.select("order") if a.overlaps(killed_at, back_at)]
     after = log.select("order", started_after=back_at)
@@ -75,10 +76,13 @@ def test_mariadb_killed_and_restarted_during_checkouts(own_database, nodes, redi
         {
             "fault": f"MariaDB kill -9 after {KILL_AFTER_SETTLED} settled checkouts, restarted {DOWN_SECONDS} s later (crash recovery)",
             "requests": len(log.select()),
-            "errors (5xx or no answer)": dict(log.errors()),
+            "errors (5xx or no answer)": dict(log.failing()),
             "answers during the outage": dict(Counter(a.outcome for a in during)),
             "answers after it": dict(Counter(a.outcome for a in after)),
             "final outcomes": dict(Counter(final.outcome for final in finals)),
+            # A relay run cut by the crash between claiming events and marking them sent leaves them
+            # claimed until the claim's lease (60 s) lapses; then they are sent again.
+            "outbox settled after the checkouts": f"{time.monotonic() - settling_since:.1f} s",
         }
     )
     assert during, "no checkout met the outage"

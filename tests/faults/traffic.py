@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import requests
 
@@ -24,6 +25,7 @@ class Attempt:
     ended: float
     replayed: bool = False
     resource_id: int | None = None
+    target: str = ""
 
     @property
     def outcome(self) -> tuple[int, str | None]:
@@ -63,6 +65,10 @@ class Log:
         """Attempts answered 5xx or not answered at all, by status."""
         return Counter(a.status for a in self.select() if a.status == NO_ANSWER or a.status >= 500)
 
+    def failing(self) -> Counter:
+        """Attempts answered 5xx or not answered at all, by request and status."""
+        return Counter(f"{a.target} {a.status}" for a in self.select() if a.status == NO_ANSWER or a.status >= 500)
+
 
 def call(log: Log, session: requests.Session, what: str, method: str, url: str, *, token: str | None = None, key: str | None = None, **kwargs) -> Attempt:
     headers = {}
@@ -70,11 +76,12 @@ def call(log: Log, session: requests.Session, what: str, method: str, url: str, 
         headers["Authorization"] = f"Token {token}"
     if key:
         headers["Idempotency-Key"] = key
+    target = f"{method} {urlsplit(url).path}"
     started = time.monotonic()
     try:
         response = session.request(method, url, headers=headers, timeout=REQUEST_TIMEOUT, **kwargs)
     except requests.RequestException:
-        return log.add(Attempt(what, NO_ANSWER, None, started, time.monotonic()))
+        return log.add(Attempt(what, NO_ANSWER, None, started, time.monotonic(), target=target))
     ended = time.monotonic()
     code, resource_id = None, None
     try:
@@ -86,7 +93,8 @@ def call(log: Log, session: requests.Session, what: str, method: str, url: str, 
             code = (body.get("error") or {}).get("code")
         elif isinstance(body.get("id"), int):
             resource_id = body["id"]
-    return log.add(Attempt(what, response.status_code, code, started, ended, response.headers.get("Idempotent-Replayed") == "true", resource_id))
+    replayed = response.headers.get("Idempotent-Replayed") == "true"
+    return log.add(Attempt(what, response.status_code, code, started, ended, replayed, resource_id, target))
 
 
 def run_clients(work: list[Callable[[requests.Session], object]], *, threads: int) -> list:
