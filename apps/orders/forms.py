@@ -9,8 +9,6 @@ from apps.orders.models import Order
 class CardNumberInput(forms.TextInput):
     """A card number field that never writes the number back into the page (a form shown again starts empty)."""
 
-    input_type = "text"
-
     def format_value(self, value):
         return None
 
