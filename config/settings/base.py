@@ -11,6 +11,7 @@ from config.settings.components.cache import *  # noqa: F403
 from config.settings.components.celery import *  # noqa: F403
 from config.settings.components.database import *  # noqa: F403
 from config.settings.components.domain import *  # noqa: F403
+from config.settings.components.email import *  # noqa: F403
 from config.settings.components.logging import *  # noqa: F403
 from config.settings.components.payments import *  # noqa: F403
 from config.settings.components.project import *  # noqa: F403

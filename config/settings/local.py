@@ -1,5 +1,7 @@
 """Development on one machine: `make run`. DEBUG on, everything embedded unless the env says otherwise."""
 
+from config.settings.components.email import email_settings
+
 from .base import *  # noqa: F403
 from .base import INSTALLED_APPS, env
 
@@ -12,3 +14,5 @@ DATA_PLATFORM_URL = env("DATA_PLATFORM_URL", default="http://127.0.0.1:8000/dev/
 DATA_PLATFORM_SECRET = env("DATA_PLATFORM_SECRET", default="development-secret")
 PG_URL = env("PG_URL", default="http://127.0.0.1:8001")
 PG_SECRET = env("PG_SECRET", default="development-pg-secret")
+# Sent mails land as files in var/mail/, listed at /dev/mailbox/: no mail server needed.
+globals().update(email_settings(env("EMAIL_URL", default="filemail:///var/mail")))

@@ -6,6 +6,8 @@ os.environ.setdefault("DATABASE_URL", "mysql://root@127.0.0.1:3306/test")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 
+from config.settings.components.email import email_settings  # noqa: E402
+
 from .base import *  # noqa: E402,F403
 from .base import DATABASES, INSTALLED_APPS, env  # noqa: E402
 
@@ -20,3 +22,5 @@ DATA_PLATFORM_SECRET = "test-data-platform-secret"
 METRICS_ALLOWED_IPS = ["127.0.0.1"]  # the test client scrapes /metrics as the monitoring system does
 PG_SECRET = "test-pg-secret"
 PG_URL = env("PG_URL", default="http://127.0.0.1:8001")
+# Mail stays in memory (pytest-django does the same in-process); a test with a mail server sets EMAIL_URL.
+globals().update(email_settings(env("EMAIL_URL", default="memorymail://")))

@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "apps.rankings",
     "apps.storefront",
     "apps.payments",
+    "apps.notifications",
 ]
 
 MIDDLEWARE = [
