@@ -35,6 +35,7 @@ urlpatterns = [
     path("", include("apps.orders.urls")),
     path("wallet/", include("apps.wallets.urls")),
     path("coupons/", include("apps.coupons.urls")),
+    path("rankings/", include("apps.rankings.urls")),
     path("", include("apps.storefront.urls")),
 ]
 

@@ -1,17 +1,35 @@
 from django.contrib import admin
 
 from apps.core.admin import ReadOnlyAdminMixin
-from apps.rankings.models import ProductSalesDaily
+from apps.rankings.models import ProductSalesDaily, ProductSalesMonthly, ProductSalesWeekly
+
+
+class SalesTotalsAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: the rankings consumer and `rebuild_rankings` are the only writers."""
+
+    period_field: str
+    search_fields = ["product__name", "product__sku"]
+    list_select_related = ["product"]
+    show_full_result_count = False
+
+    def __init__(self, model, admin_site):
+        self.list_display = [self.period_field, "product", "units_sold", "revenue", "updated_at"]
+        self.list_filter = [self.period_field, ("product", admin.RelatedOnlyFieldListFilter)]
+        self.date_hierarchy = self.period_field
+        self.ordering = [f"-{self.period_field}", "-units_sold", "-revenue", "product_id"]
+        super().__init__(model, admin_site)
 
 
 @admin.register(ProductSalesDaily)
-class ProductSalesDailyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """Read-only: the aggregation task and `rebuild_rankings` are the only writers."""
+class ProductSalesDailyAdmin(SalesTotalsAdmin):
+    period_field = "day"
 
-    list_display = ["day", "product", "units_sold", "revenue", "updated_at"]
-    list_filter = ["day", ("product", admin.RelatedOnlyFieldListFilter)]
-    date_hierarchy = "day"
-    search_fields = ["product__name", "product__sku"]
-    list_select_related = ["product"]
-    ordering = ["-day", "-units_sold", "product_id"]
-    show_full_result_count = False
+
+@admin.register(ProductSalesWeekly)
+class ProductSalesWeeklyAdmin(SalesTotalsAdmin):
+    period_field = "week"
+
+
+@admin.register(ProductSalesMonthly)
+class ProductSalesMonthlyAdmin(SalesTotalsAdmin):
+    period_field = "month"

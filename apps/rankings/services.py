@@ -1,267 +1,217 @@
-"""Sales aggregation: fold paid and cancelled orders into ProductSalesDaily, then publish top lists.
+"""The rankings consumer and the rebuild: every write to the sales tables and the Redis sets.
 
-Correctness does not rest on the watermark or on the Redis lock. Every order the aggregation has
-looked at has a RankedOrder row saying what it counted for it; a run computes, per order, the
-difference between what the order should contribute now and what was counted, and applies that
-difference and the new counted state in one transaction while holding the RankedOrder row locks.
-Repeating a run, overlapping runs, or two runs at once therefore never count anything twice.
+The consumer (registered as "rankings" in apps.py) handles `order.paid` (+units, +revenue on the
+payment day in settings.TIME_ZONE) and `order.cancelled` of an order that had been paid (the same
+amounts taken off that day; a cancelled order that was never paid has no `paid_at` and changes
+nothing). `order.payment_failed` and `order.expired` are not subscribed: both leave
+`pending_payment`, so they never undo a sale, and not reading them saves a record per event.
 
-The watermark only bounds the cost: a run reads orders whose `updated_at` is at least the previous
-watermark minus RANKINGS_OVERLAP_SECONDS. The overlap covers transactions that took their
-timestamp before an earlier run and committed after it.
+`handle_order_event` runs inside the consumer framework's transaction that records the event as
+handled, so the daily row and the weekly and monthly rollups change exactly once per event; the
+per-day Redis sets follow after the commit (apps.rankings.live).
 """
 
 import logging
-import time
-import uuid
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
-from django.conf import settings
-from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
-from apps.core.errors import ConcurrentUpdate, ValidationError
+from apps.core.transactions import after_commit
 from apps.orders.models import Order, OrderItem
-from apps.rankings import selectors
-from apps.rankings.locks import lock_ranked_orders
-from apps.rankings.models import AggregationWatermark, ProductSalesDaily, RankedOrder
+from apps.outbox.models import ConsumedEvent, OutboxEvent
+from apps.rankings import live, selectors
+from apps.rankings.locks import share_rebuild_gate, take_rebuild_gate
+from apps.rankings.models import ProductSalesDaily, ProductSalesMonthly, ProductSalesWeekly
 
 logger = logging.getLogger(__name__)
 
-WATERMARK_NAME = "sales"
-LOCK_KEY = "rankings:aggregate:lock"
-TOP_LIST_TIMEOUT = 24 * 60 * 60
+CONSUMER_NAME = "rankings"
+SALE_SIGNS = {"order.paid": 1, "order.cancelled": -1}
+EVENT_TYPES = frozenset(SALE_SIGNS)
 UPSERT_CHUNK = 500
 
-
-@dataclass(frozen=True)
-class AggregationResult:
-    ran: bool  # False when another run held the lock
-    orders_read: int = 0
-    orders_changed: int = 0
+Lines = dict[int, tuple[int, int]]  # product id → (units, revenue)
 
 
-def contribution_day(*, status: str, paid_at: datetime | None, created_at: datetime) -> date | None:
-    """The day an order's lines count for: its payment day if it is paid, else nothing."""
-    if status != Order.Status.PAID:
-        return None
-    return selectors.sales_day(paid_at or created_at)
+class SaleNotCounted(RuntimeError):
+    """A cancellation arrived before the sale it takes back was counted: the consumer retries it later."""
 
 
-@contextmanager
-def _exclusive_run(*, wait_seconds: float = 0.0) -> Iterator[bool]:
-    """Hold the cluster-wide aggregation lock in the cache (Redis); yields whether it was acquired.
+def handle_order_event(event: OutboxEvent) -> None:
+    """The consumer's handler: one order event's sale added to (or taken off) its payment day."""
+    data = event.payload
+    if not data.get("paid_at"):
+        return  # a pending card order cancelled before payment: nothing was counted
+    sign = SALE_SIGNS[event.type]
+    day = selectors.sales_day(datetime.fromisoformat(data["paid_at"]))
+    lines: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for item in data["items"]:
+        lines[int(item["product_id"])][0] += sign * int(item["quantity"])
+        lines[int(item["product_id"])][1] += sign * int(item["line_total"])
+    share_rebuild_gate()
+    record_sales(day=day, lines={product_id: (units, revenue) for product_id, (units, revenue) in lines.items()})
 
-    The lock saves duplicate work; the RankedOrder row locks are what keep concurrent runs correct,
-    so a lock that expires during a very long run is harmless.
+
+def record_sales(*, day: date, lines: Lines) -> None:
+    """Add signed (units, revenue) per product to `day`, its week and its month; inside the caller's transaction.
+
+    Rows change in one order (daily, weekly, monthly; ascending product id within each), so two
+    consumer transactions never wait for each other in a cycle. The day's Redis sets are told the
+    new totals after the commit.
     """
-    token = uuid.uuid4().hex
-    deadline = time.monotonic() + wait_seconds
-    acquired = cache.add(LOCK_KEY, token, timeout=settings.RANKINGS_LOCK_SECONDS)
-    while not acquired and time.monotonic() < deadline:
-        time.sleep(0.2)
-        acquired = cache.add(LOCK_KEY, token, timeout=settings.RANKINGS_LOCK_SECONDS)
-    try:
-        yield acquired
-    finally:
-        if acquired and cache.get(LOCK_KEY) == token:
-            cache.delete(LOCK_KEY)
+    ordered = sorted(lines.items())
+    _add(ProductSalesDaily, "day", day, ordered, versioned=True)
+    _add(ProductSalesWeekly, "week", selectors.week_start(day), ordered)
+    _add(ProductSalesMonthly, "month", selectors.month_start(day), ordered)
+    totals = list(
+        ProductSalesDaily.objects.filter(day=day, product_id__in=[product_id for product_id, _ in ordered])
+        .order_by("product_id")
+        .values_list("product_id", "units_sold", "revenue", "version")
+    )
+    after_commit(live.write_day, day, totals)
 
 
-def aggregate_sales(*, batch_size: int | None = None) -> AggregationResult:
-    """One incremental run: count orders changed since the watermark, then publish the top lists."""
-    with _exclusive_run() as acquired:
-        if not acquired:
-            logger.info("sales aggregation skipped: another run holds the lock")
-            return AggregationResult(ran=False)
-        read, changed = _aggregate_changed_orders(batch_size=batch_size or settings.RANKINGS_BATCH_SIZE)
-        publish_top_lists()
-    logger.info("sales aggregation: %s orders read, %s changed", read, changed)
-    return AggregationResult(ran=True, orders_read=read, orders_changed=changed)
+def _add(model, column: str, period: date, lines: list[tuple[int, tuple[int, int]]], *, versioned: bool = False) -> None:
+    """Additions in multi-row upserts; a subtraction is a guarded UPDATE of the row it was counted in.
 
-
-def _aggregate_changed_orders(*, batch_size: int) -> tuple[int, int]:
-    started_at = timezone.now()
-    watermark = AggregationWatermark.objects.filter(name=WATERMARK_NAME).values_list("watermark", flat=True).first()
-    # Orders stamped after this run started wait for the next run, so a clock running ahead on
-    # one server can never push the watermark past orders that other servers stamp later.
-    changed = Order.objects.filter(updated_at__lte=started_at)
-    if watermark is not None:
-        changed = changed.filter(updated_at__gte=watermark - timedelta(seconds=settings.RANKINGS_OVERLAP_SECONDS))
-    changed = changed.order_by("updated_at", "id").values_list("updated_at", "id", "status", "paid_at", "created_at")
-    read = changed_count = 0
-    page = changed
-    while True:
-        rows = list(page[:batch_size])
-        if not rows:
-            break
-        last_updated_at, last_id = rows[-1][:2]
-        stale = _stale_orders({pk: _state(status, paid_at, created_at) for _, pk, status, paid_at, created_at in rows})
-        changed_count += _count_orders(order_ids=stale, advance_watermark_to=last_updated_at)
-        read += len(rows)
-        if len(rows) < batch_size:
-            break
-        page = changed.filter(updated_at__gte=last_updated_at).filter(Q(updated_at__gt=last_updated_at) | Q(id__gt=last_id))
-    return read, changed_count
-
-
-def _state(status: str, paid_at: datetime | None, created_at: datetime) -> tuple[str, date | None]:
-    """What the counted state of an order in this state must be: (status, day it counts for)."""
-    return status, contribution_day(status=status, paid_at=paid_at, created_at=created_at)
-
-
-def _stale_orders(states: dict[int, tuple[str, date | None]]) -> list[int]:
-    """The orders whose counted state differs from `states`, found with a plain read.
-
-    Most orders a run reads (the overlap) were counted by the previous run: they need neither a
-    lock nor a write. A change that lands after this read carries a newer updated_at, so a later
-    run reads it again.
+    (The database checks a candidate row's CHECK constraint before it looks for the duplicate key,
+    so a negative delta cannot go through an upsert.)
     """
-    rows = RankedOrder.objects.filter(order_id__in=list(states)).values_list("order_id", "counted_status", "counted_day")
-    counted = {pk: (status, day) for pk, status, day in rows}
-    return [pk for pk, state in states.items() if counted.get(pk) != state]
-
-
-def _count_orders(*, order_ids: list[int], advance_watermark_to: datetime | None = None) -> int:
-    """Bring the counted state of these orders up to date; returns how many of them changed."""
-    order_ids = sorted(set(order_ids))
-    moves = {}
-    if order_ids:
-        # Placeholders ("nothing counted yet") committed on their own, so the transaction below only
-        # has to lock existing rows, always in ascending order: no lock upgrades, no deadlocks.
-        RankedOrder.objects.bulk_create([RankedOrder(order_id=pk) for pk in order_ids], ignore_conflicts=True)
-    with transaction.atomic():
-        if order_ids:
-            counted = lock_ranked_orders(order_ids=order_ids)
-            # Re-read under the row locks: a run that waited for another sees at least what it saw.
-            orders = Order.objects.filter(pk__in=order_ids).values_list("id", "status", "paid_at", "created_at")
-            current = {pk: _state(status, paid_at, created_at) for pk, status, paid_at, created_at in orders}
-            moves = {pk: (counted[pk], state) for pk, state in current.items() if pk in counted and counted[pk] != state}
-            if moves:
-                _apply_moves(moves)
-        if advance_watermark_to is not None:
-            _advance_watermark(advance_watermark_to)
-    return len(moves)
-
-
-def _apply_moves(moves: dict[int, tuple[tuple[str, date | None], tuple[str, date | None]]]) -> None:
-    """Subtract what was counted, add what counts now, and record the new counted state."""
-    deltas: dict[tuple[date, int], list[int]] = defaultdict(lambda: [0, 0])
-    moved_lines = {pk for pk, ((_, old_day), (_, new_day)) in moves.items() if old_day != new_day}
-    lines = OrderItem.objects.filter(order_id__in=moved_lines).values_list("order_id", "product_id", "quantity", "line_total")
-    for order_id, product_id, quantity, line_total in lines:
-        (_, old_day), (_, new_day) = moves[order_id]
-        if old_day is not None:
-            deltas[(old_day, product_id)][0] -= quantity
-            deltas[(old_day, product_id)][1] -= line_total
-        if new_day is not None:
-            deltas[(new_day, product_id)][0] += quantity
-            deltas[(new_day, product_id)][1] += line_total
-    _add_to_daily(deltas)
-    by_state: dict[tuple[str, date | None], list[int]] = defaultdict(list)
-    for pk, (_, new_state) in moves.items():
-        by_state[new_state].append(pk)
-    now = timezone.now()
-    for (status, day), pks in by_state.items():
-        RankedOrder.objects.filter(order_id__in=pks).update(counted_status=status, counted_day=day, updated_at=now)
-
-
-def _add_to_daily(deltas: dict[tuple[date, int], list[int]]) -> None:
-    """Add signed deltas to ProductSalesDaily, strictly in (day, product) order (no lock cycles).
-
-    Additions go in multi-row upserts. A delta with a negative part (a cancellation) is an UPDATE
-    of a row that must exist, since what it takes away was counted there: the database checks
-    a candidate row's CHECK constraint before it looks for the duplicate key.
-    """
-    additions: list[tuple[date, int, int, int]] = []
-    for (day, product_id), (units, revenue) in sorted(deltas.items()):
+    additions = [(product_id, units, revenue) for product_id, (units, revenue) in lines if units >= 0 and revenue >= 0]
+    _upsert(model, column, period, additions, versioned=versioned, absolute=False)
+    for product_id, (units, revenue) in lines:
         if units >= 0 and revenue >= 0:
-            if units or revenue:
-                additions.append((day, product_id, units, revenue))
             continue
-        _upsert_additions(additions)
-        additions = []
-        updated = ProductSalesDaily.objects.filter(day=day, product_id=product_id).update(
-            units_sold=F("units_sold") + units, revenue=F("revenue") + revenue, updated_at=timezone.now()
+        changes = {"units_sold": F("units_sold") + units, "revenue": F("revenue") + revenue, "updated_at": timezone.now()}
+        if versioned:
+            changes["version"] = F("version") + 1
+        updated = model.objects.filter(**{column: period}, product_id=product_id, units_sold__gte=max(0, -units), revenue__gte=max(0, -revenue)).update(
+            **changes
         )
         if updated != 1:
-            raise RuntimeError(f"daily sales of product {product_id} on {day} are missing; run rebuild_rankings for that day")
-    _upsert_additions(additions)
+            raise SaleNotCounted(f"{model._meta.verbose_name} of product {product_id} for {period} lack the sale being taken back")
 
 
-def _upsert_additions(rows: list[tuple[date, int, int, int]]) -> None:
+def _upsert(model, column: str, period: date, rows: list[tuple[int, int, int]], *, versioned: bool, absolute: bool) -> None:
+    """Insert (product, units, revenue) rows of `period`, or add to (absolute: replace) the existing ones."""
     if not rows:
         return
     qn = connection.ops.quote_name
-    table = qn(ProductSalesDaily._meta.db_table)
+    table = qn(model._meta.db_table)
+    names = [column, "product_id", "units_sold", "revenue", "updated_at", *(["version"] if versioned else [])]
     now = connection.ops.adapt_datetimefield_value(timezone.now())
+    day = connection.ops.adapt_datefield_value(period)
     if connection.vendor == "mysql":
-        conflict = (
-            f"ON DUPLICATE KEY UPDATE {qn('units_sold')} = {qn('units_sold')} + VALUES({qn('units_sold')}), "
-            f"{qn('revenue')} = {qn('revenue')} + VALUES({qn('revenue')}), {qn('updated_at')} = VALUES({qn('updated_at')})"
-        )
+
+        def new(name):
+            return f"VALUES({qn(name)})"
+
+        def old(name):
+            return qn(name)
+
+        conflict = "ON DUPLICATE KEY UPDATE"
     else:
-        conflict = (
-            f"ON CONFLICT ({qn('day')}, {qn('product_id')}) DO UPDATE SET "
-            f"{qn('units_sold')} = {table}.{qn('units_sold')} + excluded.{qn('units_sold')}, "
-            f"{qn('revenue')} = {table}.{qn('revenue')} + excluded.{qn('revenue')}, {qn('updated_at')} = excluded.{qn('updated_at')}"
-        )
-    columns = ", ".join(qn(c) for c in ("day", "product_id", "units_sold", "revenue", "updated_at"))
+
+        def new(name):
+            return f"excluded.{qn(name)}"
+
+        def old(name):
+            return f"{table}.{qn(name)}"
+
+        conflict = f"ON CONFLICT ({qn(column)}, {qn('product_id')}) DO UPDATE SET"
+    sets = [f"{qn(name)} = {new(name) if absolute else f'{old(name)} + {new(name)}'}" for name in ("units_sold", "revenue")]
+    sets.append(f"{qn('updated_at')} = {new('updated_at')}")
+    if versioned:
+        sets.append(f"{qn('version')} = {old('version')} + 1")
+    placeholders = "(" + ", ".join(["%s"] * len(names)) + ")"
     with connection.cursor() as cursor:
         for start in range(0, len(rows), UPSERT_CHUNK):
             chunk = rows[start : start + UPSERT_CHUNK]
-            values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk))
-            params = [value for row in chunk for value in (*row, now)]
-            cursor.execute(f"INSERT INTO {table} ({columns}) VALUES {values} {conflict}", params)
-
-
-def _advance_watermark(moment: datetime) -> None:
-    AggregationWatermark.objects.get_or_create(name=WATERMARK_NAME)
-    AggregationWatermark.objects.filter(Q(watermark__isnull=True) | Q(watermark__lt=moment), name=WATERMARK_NAME).update(
-        watermark=moment, updated_at=timezone.now()
-    )
-
-
-def publish_top_lists(*, today: date | None = None) -> None:
-    """Store today's top list of every window in settings.RANKINGS_WINDOWS in the cache."""
-    today = today or selectors.local_today()
-    cache.set_many(
-        {selectors.top_list_key(days=days, today=today): selectors.compute_top_list(days=days, today=today) for days in settings.RANKINGS_WINDOWS},
-        timeout=TOP_LIST_TIMEOUT,
-    )
-
-
-def rebuild_daily_sales(*, first_day: date, last_day: date, batch_size: int | None = None) -> int:
-    """Recount ProductSalesDaily for first_day..last_day from the orders, in one transaction.
-
-    Empties those days and marks what was counted on them as uncounted, then recounts every order
-    that was counted on them or whose sale day falls in the range (an order that moved to another
-    day, e.g. after a TIME_ZONE change, is subtracted from the old day). Returns the orders recounted.
-    """
-    if first_day > last_day:
-        raise ValidationError("The first day must not be after the last day.", details={"first_day": ["must not be after the last day"]})
-    batch_size = batch_size or settings.RANKINGS_BATCH_SIZE
-    start, end = selectors.day_start(first_day), selectors.day_start(last_day + timedelta(days=1))
-    with _exclusive_run(wait_seconds=settings.RANKINGS_LOCK_SECONDS) as acquired:
-        if not acquired:
-            raise ConcurrentUpdate("Another sales aggregation is running; try again shortly.")
-        with transaction.atomic():
-            was_counted = RankedOrder.objects.filter(counted_day__gte=first_day, counted_day__lte=last_day)
-            order_ids = set(was_counted.values_list("order_id", flat=True))
-            was_counted.update(counted_status="", counted_day=None, updated_at=timezone.now())
-            ProductSalesDaily.objects.filter(day__gte=first_day, day__lte=last_day).delete()
-            in_range = Order.objects.filter(
-                Q(paid_at__gte=start, paid_at__lt=end) | Q(paid_at__isnull=True, created_at__gte=start, created_at__lt=end)
+            params = [value for product_id, units, revenue in chunk for value in (day, product_id, units, revenue, now, *([1] if versioned else []))]
+            cursor.execute(
+                f"INSERT INTO {table} ({', '.join(qn(name) for name in names)}) VALUES {', '.join([placeholders] * len(chunk))} {conflict} {', '.join(sets)}",
+                params,
             )
-            order_ids.update(in_range.values_list("id", flat=True))
-            ordered = sorted(order_ids)
-            for offset in range(0, len(ordered), batch_size):
-                _count_orders(order_ids=ordered[offset : offset + batch_size])
-        publish_top_lists()
-    return len(order_ids)
+
+
+@dataclass(frozen=True)
+class RebuildResult:
+    orders: int
+    days: int
+    events_marked: int
+
+
+def rebuild_rankings() -> RebuildResult:
+    """Recompute the daily, weekly and monthly tables from the paid orders (by payment day), then the Redis sets.
+
+    One REPEATABLE READ transaction that holds the rebuild gate, so no consumer transaction commits
+    meanwhile; it reads the orders and the outbox in one snapshot and records every rankings event
+    of that snapshot as handled: those events are in the recomputed totals, and the consumer picks
+    up exactly the ones committed after it. Daily rows keep rising versions (rows no longer sold are
+    set to zero, not deleted), so Redis never mistakes a rebuilt total for an old one.
+    """
+    if connection.in_atomic_block:
+        raise RuntimeError("rebuild_rankings needs a transaction of its own")
+    if connection.vendor == "mysql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+    with transaction.atomic():
+        take_rebuild_gate()
+        daily, orders = _totals_from_orders()
+        days = set(ProductSalesDaily.objects.values_list("day", flat=True).distinct()) | {day for day, _ in daily}
+        ProductSalesDaily.objects.update(units_sold=0, revenue=0, version=F("version") + 1, updated_at=timezone.now())
+        weekly: dict[tuple[date, int], list[int]] = defaultdict(lambda: [0, 0])
+        monthly: dict[tuple[date, int], list[int]] = defaultdict(lambda: [0, 0])
+        by_day: dict[date, list[tuple[int, int, int]]] = defaultdict(list)
+        for (day, product_id), (units, revenue) in sorted(daily.items()):
+            by_day[day].append((product_id, units, revenue))
+            for totals in (weekly[(selectors.week_start(day), product_id)], monthly[(selectors.month_start(day), product_id)]):
+                totals[0] += units
+                totals[1] += revenue
+        for day, rows in by_day.items():
+            _upsert(ProductSalesDaily, "day", day, rows, versioned=True, absolute=True)
+        for model, column, totals in ((ProductSalesWeekly, "week", weekly), (ProductSalesMonthly, "month", monthly)):
+            model.objects.all().delete()
+            rows = [model(**{column: period}, product_id=pid, units_sold=units, revenue=revenue) for (period, pid), (units, revenue) in totals.items()]
+            model.objects.bulk_create(rows, batch_size=UPSERT_CHUNK)
+        marked = _mark_events_handled()
+    if live.client() is not None:
+        live.forget_days(sorted(days))
+    return RebuildResult(orders=orders, days=len(days), events_marked=marked)
+
+
+def _totals_from_orders() -> tuple[dict[tuple[date, int], tuple[int, int]], int]:
+    """{(payment day, product): (units, revenue)} over the paid orders, and how many orders that is."""
+    totals: dict[tuple[date, int], list[int]] = defaultdict(lambda: [0, 0])
+    orders = set()
+    lines = OrderItem.objects.filter(order__status=Order.Status.PAID).values_list(
+        "order_id", "order__paid_at", "order__created_at", "product_id", "quantity", "line_total"
+    )
+    for order_id, paid_at, created_at, product_id, quantity, line_total in lines.iterator(chunk_size=5000):
+        orders.add(order_id)
+        entry = totals[(selectors.sales_day(paid_at or created_at), product_id)]
+        entry[0] += quantity
+        entry[1] += line_total
+    return {key: (units, revenue) for key, (units, revenue) in totals.items()}, len(orders)
+
+
+def _mark_events_handled() -> int:
+    """Record every rankings event of the snapshot as handled by the consumer (their effect is in the rebuilt totals)."""
+    done = ConsumedEvent.objects.filter(consumer=CONSUMER_NAME, event_id=OuterRef("pk"), status=ConsumedEvent.Status.DONE)
+    pending = list(OutboxEvent.objects.filter(type__in=EVENT_TYPES).filter(~Exists(done)).values_list("pk", flat=True))
+    if not pending:
+        return 0
+    for start in range(0, len(pending), UPSERT_CHUNK):
+        ConsumedEvent.objects.filter(consumer=CONSUMER_NAME, event_id__in=pending[start : start + UPSERT_CHUNK]).update(
+            status=ConsumedEvent.Status.DONE, next_attempt_at=None, last_error="", updated_at=timezone.now()
+        )
+    ConsumedEvent.objects.bulk_create(
+        [ConsumedEvent(consumer=CONSUMER_NAME, event_id=pk, status=ConsumedEvent.Status.DONE) for pk in pending],
+        ignore_conflicts=True,
+        batch_size=UPSERT_CHUNK,
+    )
+    return len(pending)

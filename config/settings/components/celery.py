@@ -7,7 +7,6 @@ from config.settings.components.domain import (
     CONSUMER_SWEEP_SECONDS,
     COUPON_EXPIRE_INTERVAL_SECONDS,
     OUTBOX_SWEEP_SECONDS,
-    RANKINGS_INTERVAL_SECONDS,
 )
 from config.settings.components.project import TIME_ZONE
 
@@ -79,9 +78,5 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.payments.tasks.expire_orders",
         "schedule": PAYMENT_SWEEP_SECONDS,
         "options": {"expires": PAYMENT_SWEEP_SECONDS},
-    },
-    "rankings-aggregate-sales": {
-        "task": "apps.rankings.tasks.aggregate_sales",
-        "schedule": RANKINGS_INTERVAL_SECONDS,
     },
 }

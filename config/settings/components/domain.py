@@ -1,5 +1,5 @@
 """The shop's own knobs: money, catalog cache, the data platform and outbox, wallets, coupons,
-idempotency, orders, rankings. The periodic jobs that use them are scheduled in celery.py."""
+idempotency, orders. The periodic jobs that use them are scheduled in celery.py."""
 
 from datetime import timedelta
 
@@ -44,12 +44,3 @@ IDEMPOTENCY_TTL = timedelta(hours=env.int("IDEMPOTENCY_TTL_HOURS", default=24))
 ORDER_MAX_LINE_QUANTITY = env.int("ORDER_MAX_LINE_QUANTITY", default=1000)
 ORDER_MAX_LINES = env.int("ORDER_MAX_LINES", default=100)
 ORDER_LOCK_RETRIES = env.int("ORDER_LOCK_RETRIES", default=5)
-
-# --- Rankings -----------------------------------------------------------------------------------
-RANKINGS_INTERVAL_SECONDS = env.float("RANKINGS_INTERVAL_SECONDS", default=60.0)
-RANKINGS_WINDOWS = [1, 3, 7, 30]
-# Each run re-reads orders changed this long before its watermark: longer than any order transaction
-# plus clock skew between app servers, so rows that committed late are still seen.
-RANKINGS_OVERLAP_SECONDS = env.float("RANKINGS_OVERLAP_SECONDS", default=120.0)
-RANKINGS_BATCH_SIZE = env.int("RANKINGS_BATCH_SIZE", default=1000)
-RANKINGS_LOCK_SECONDS = env.int("RANKINGS_LOCK_SECONDS", default=600)
