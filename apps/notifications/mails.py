@@ -14,6 +14,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from apps.orders.models import Order
+from apps.orders.views import FAILURE_REASONS
 from apps.outbox.models import OutboxEvent
 
 
@@ -56,7 +57,8 @@ def build_message(event: OutboxEvent, order: Order) -> EmailMultiAlternatives:
         "currency": payload.get("currency") or settings.CURRENCY,
         "order_url": order_url(order),
         "shopper_name": order.user.name,
-        "failure_reason": payload.get("failure_reason", ""),
+        # In the words the order page uses.
+        "failure": FAILURE_REASONS.get(payload.get("failure_reason") or "", "the payment was not approved"),
         "refund": _refund(order),
         "refunded_amount": payload.get("amount", order.total),
     }
