@@ -1,5 +1,5 @@
 """Background work a bench runs by hand inside Django (through bench/call.py): the outbox relay and
-the sales aggregation, timed, and the counters a bench reads between its phases."""
+the rankings consumer, timed, and the counters a bench reads between its phases."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import time
 
 from django.core.cache import cache
 
+from apps.outbox import consumers
 from apps.outbox.models import OutboxEvent
 from apps.outbox.relay import relay_due_events
 from apps.outbox.tasks import relay_outbox
-from apps.rankings import services as rankings_services
 from apps.wallets.metrics import WALLET_CONFLICTS_KEY
 
 
@@ -32,17 +32,15 @@ def queue_relay() -> None:
     relay_outbox.delay()
 
 
-def aggregate_sales(*, batch_size: int | None = None) -> dict:
-    """One run of the rankings' aggregation (the beat job), with its wall-clock and CPU time."""
-    started, cpu = time.perf_counter(), time.process_time()
-    result = rankings_services.aggregate_sales(batch_size=batch_size)
-    return {
-        "seconds": time.perf_counter() - started,
-        "cpu": time.process_time() - cpu,
-        "read": result.orders_read,
-        "changed": result.orders_changed,
-        "ran": result.ran,
-    }
+def consume_rankings() -> dict:
+    """The rankings consumer run until it finds nothing new (what the on-commit trigger and beat's sweep do), timed."""
+    started, cpu, handled = time.perf_counter(), time.process_time(), 0
+    while True:
+        report = consumers.run("rankings")
+        handled += report.handled
+        if not report.handled:
+            break
+    return {"seconds": time.perf_counter() - started, "cpu": time.process_time() - cpu, "handled": handled}
 
 
 def wallet_conflicts_retried() -> int:

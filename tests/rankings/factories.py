@@ -1,17 +1,19 @@
-"""Orders made directly in the database (no services): the rankings only read them."""
+"""Orders for the rankings tests: placed through apps.orders.services (the events the consumer reads),
+or written directly with their sales counted by the rankings service (pages and reads only)."""
 
+from collections import defaultdict
 from datetime import datetime
 
 import factory
+from django.db import transaction
 from django.utils import timezone
 
 from apps.orders.models import Order, OrderItem
+from apps.rankings import selectors, services
 from tests.factories import ProductFactory, UserFactory
 
 
 class OrderFactory(factory.django.DjangoModelFactory):
-    """`created_at` / `updated_at` may be given: they are written after the save (auto_now ignores them)."""
-
     class Meta:
         model = Order
 
@@ -21,15 +23,6 @@ class OrderFactory(factory.django.DjangoModelFactory):
     discount = 0
     total = 0
     paid_at = factory.LazyFunction(timezone.now)
-
-    @classmethod
-    def _create(cls, model_class, *args, created_at=None, updated_at=None, **kwargs):
-        order = super()._create(model_class, *args, **kwargs)
-        stamps = {name: value for name, value in (("created_at", created_at), ("updated_at", updated_at)) if value is not None}
-        if stamps:
-            model_class.objects.filter(pk=order.pk).update(**stamps)
-            order.refresh_from_db()
-        return order
 
 
 class OrderItemFactory(factory.django.DjangoModelFactory):
@@ -44,20 +37,16 @@ class OrderItemFactory(factory.django.DjangoModelFactory):
     line_total = factory.LazyAttribute(lambda item: item.unit_price * item.quantity)
 
 
-def make_order(*, user, lines, paid_at: datetime, status: str = Order.Status.PAID, updated_at: datetime | None = None) -> Order:
-    """A paid (or cancelled) order of `lines` = [(product, quantity), ...] paid at `paid_at`."""
+def make_order(*, user, lines, paid_at: datetime) -> Order:
+    """A paid order of `lines` = [(product, quantity), ...] paid at `paid_at`, its sale counted as the consumer would."""
     subtotal = sum(product.price * quantity for product, quantity in lines)
-    cancelled_at = paid_at if status == Order.Status.CANCELLED else None
-    order = OrderFactory(
-        user=user, status=status, subtotal=subtotal, total=subtotal, paid_at=paid_at, cancelled_at=cancelled_at,
-        created_at=paid_at, updated_at=updated_at or paid_at,
-    )
+    order = OrderFactory(user=user, subtotal=subtotal, total=subtotal, paid_at=paid_at)
     for product, quantity in lines:
         OrderItemFactory(order=order, product=product, quantity=quantity)
+    counted: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for item in order.items.all():
+        counted[item.product_id][0] += item.quantity
+        counted[item.product_id][1] += item.line_total
+    with transaction.atomic():
+        services.record_sales(day=selectors.sales_day(paid_at), lines={pid: (units, revenue) for pid, (units, revenue) in counted.items()})
     return order
-
-
-def cancel_order(order: Order, *, at: datetime | None = None) -> None:
-    """What the orders service does to the row: paid → cancelled, with fresh timestamps."""
-    at = at or timezone.now()
-    Order.objects.filter(pk=order.pk).update(status=Order.Status.CANCELLED, cancelled_at=at, updated_at=at)
