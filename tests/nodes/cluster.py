@@ -109,8 +109,10 @@ class Node:
 
 
 class Server(Node):
-    def __init__(self, name: str, *, env: dict[str, str], log_dir: Path, workers: int = 2):
-        env = {**env, "GUNICORN_BIND": "127.0.0.1:0", "GUNICORN_WORKERS": str(workers)}
+    """`port` 0 lets the kernel choose; a fixed one is for a URL other nodes must know before it is up (SITE_URL)."""
+
+    def __init__(self, name: str, *, env: dict[str, str], log_dir: Path, workers: int = 2, port: int = 0):
+        env = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": str(workers)}
         command = [str(BIN / "gunicorn"), "config.wsgi:application", "--config", "config/gunicorn.py", "--access-logfile", "/dev/null"]
         super().__init__(name, command, env=env, log_dir=log_dir)
         self.url = ""

@@ -31,7 +31,7 @@ from apps.payments.models import Payment
 from apps.wallets.services import charge_wallet
 from tests.faults.backends import FaultyLink
 from tests.nodes.cluster import Beat, Server, Worker, node_environment
-from tests.payments.conftest import SimulatorProcess, wait_until
+from tests.payments.conftest import SimulatorProcess, free_port, wait_until
 from tests.receiver import EventReceiver
 
 # The simulator's test cards (API.md, "The PG simulator"), as a shopper may type them.
@@ -133,17 +133,18 @@ class CardShop:
         self.link = FaultyLink(upstream_port=self.simulator.port)
         self.pg_url = f"http://127.0.0.1:{self.link.port}"
         self.receiver = EventReceiver(secret=settings.DATA_PLATFORM_SECRET)
-        env = node_environment(data_platform_url=self.receiver.url, extra={**PAYMENT_ENVIRONMENT, "PG_URL": self.pg_url})
-        # The server first: its address is the SITE_URL the workers give the PG for its callbacks.
-        self.server = Server("web", env=env, log_dir=self.log_dir, workers=3)
+        # The server's address is the SITE_URL the workers give the PG for its callbacks, so it is chosen first.
+        site_url = f"http://127.0.0.1:{free_port()}"
+        extra = {**PAYMENT_ENVIRONMENT, "PG_URL": self.pg_url, "SITE_URL": site_url}
+        env = node_environment(data_platform_url=self.receiver.url, extra=extra)
+        self.server = Server("web", env=env, log_dir=self.log_dir, workers=3, port=int(site_url.rsplit(":", 1)[1]))
         self.nodes.append(self.server)
-        deadline = time.monotonic() + 90
-        self.server.wait_ready(deadline)
-        env = {**env, "SITE_URL": self.server.url}
         self.nodes += [Worker(name, env=env, log_dir=self.log_dir) for name in ("worker1", "worker2")]
         self.nodes.append(Beat("beat", env=env, log_dir=self.log_dir))
-        for node in self.nodes[1:]:
+        deadline = time.monotonic() + 90
+        for node in self.nodes:
             node.wait_ready(deadline)
+        assert self.server.url == site_url, self.server.url
         self.http = ShopHttp(self.server.url)
 
     def start_simulator(self, **knobs) -> SimulatorProcess:
@@ -180,14 +181,21 @@ class CardShop:
         assert response.status_code == 200, response.text
         return response.json()["status"]
 
+    def pg_refund_calls(self, transaction_key: str) -> int:
+        """How many refund (or void) requests for this payment reached the simulator (from its request log)."""
+        return sum(simulator.output().count(f'"POST /payments/{transaction_key}/refund HTTP/1.1" 200') for simulator in self.simulators)
+
     def logs(self) -> str:
         return "\n".join(
             [*(f"--- {node.name}\n{node.log()}" for node in self.nodes), *(f"--- simulator {sim.port}\n{sim.output()}" for sim in self.simulators)]
         )
 
     def stop(self) -> None:
-        for node in self.nodes:
-            node.stop()
+        stopping = [threading.Thread(target=node.stop) for node in self.nodes]
+        for thread in stopping:
+            thread.start()
+        for thread in stopping:
+            thread.join()
         for simulator in self.simulators:
             simulator.stop()
         if self.link:
