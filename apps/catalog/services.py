@@ -40,12 +40,11 @@ def stock_message(*, name: str, available: int) -> str:
     return f"Only {available} of {name} left." if available > 0 else f"{name} is sold out."
 
 
-def take_stock(*, lines: Mapping[int, int]) -> dict[int, Product]:
-    """Inside the caller's transaction: hold `lines` (product id → units) for an order.
+def lock_stock_for(*, lines: Mapping[int, int]) -> dict[int, Product]:
+    """Inside the caller's transaction: lock the products of `lines` (product id → units) by ascending id and check them.
 
-    Locks the products by ascending id, checks every one is for sale and has the units, and only
-    then decrements, so a refusal changes nothing. Returns the locked products (their prices are
-    what the order pays).
+    Raises ProductUnavailable or OutOfStock, changing nothing; returns the locked products (their
+    prices are what an order pays). take_stock() then decrements, in the same transaction.
     """
     _require_transaction()
     products = lock_products(product_ids=lines)
@@ -61,6 +60,12 @@ def take_stock(*, lines: Mapping[int, int]) -> dict[int, Product]:
                 stock_message(name=product.name, available=product.stock),
                 details={"product_id": product_id, "requested": requested, "available": product.stock},
             )
+    return products
+
+
+def take_stock(*, lines: Mapping[int, int], locked: dict[int, Product] | None = None) -> dict[int, Product]:
+    """Inside the caller's transaction: hold `lines` for an order (the products from lock_stock_for, or locked and checked here)."""
+    products = locked if locked is not None else lock_stock_for(lines=lines)
     _change_stock({product_id: -quantity for product_id, quantity in lines.items()})
     for product_id, quantity in lines.items():
         products[product_id].stock -= quantity

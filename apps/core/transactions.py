@@ -10,7 +10,8 @@ database error.
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 from django.conf import settings
@@ -46,6 +47,21 @@ def after_commit(func: Callable[..., object], *args, **kwargs) -> None:
             logger.exception("after-commit step %s failed; the transaction itself is committed", name)
 
     transaction.on_commit(run)
+
+
+@contextmanager
+def current_or_new_transaction() -> Iterator[None]:
+    """The caller's open transaction, or a new one: no savepoint.
+
+    For service steps that refuse (raise) before they write anything, so a refusal leaves the
+    caller's transaction as it was and the caller decides what to roll back. A savepoint would
+    cost two more statements per call on the hottest paths (orders, charges).
+    """
+    if transaction.get_connection().in_atomic_block:
+        yield
+    else:
+        with transaction.atomic():
+            yield
 
 
 def run_with_lock_retries(attempt: Callable[[], T], *, tries: int | None = None) -> T:

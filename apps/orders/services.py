@@ -17,16 +17,16 @@ from django.utils import timezone
 from apps.cart.locks import lock_cart
 from apps.cart.selectors import cart_quantities
 from apps.cart.services import add_to_cart, clear_cart
-from apps.catalog.services import return_stock, take_stock
+from apps.catalog.services import lock_stock_for, return_stock, take_stock
 from apps.core.errors import ConcurrentUpdate, NotFound, OrderNotCancellable, OutOfStock, ProductUnavailable, ValidationError
-from apps.core.transactions import after_commit, run_with_lock_retries
+from apps.core.transactions import after_commit, current_or_new_transaction, run_with_lock_retries
 from apps.coupons.services import lock_applicable_coupon, mark_coupon_used, restore_coupon
 from apps.orders.models import Order, OrderItem
-from apps.outbox.services import publish
+from apps.outbox.services import batched, publish
 from apps.payments import cards, gateway
 from apps.payments.models import Payment
 from apps.payments.services import create_payment, record_payment_requested
-from apps.wallets.services import debit_wallet, refund_wallet
+from apps.wallets.services import hold_wallet_for, pay_from_wallet, refund_wallet
 
 
 @dataclass(frozen=True)
@@ -101,11 +101,11 @@ def place_order(
 ) -> Order:
     """Buy `lines` (or the cart's lines), all or nothing, paid from the wallet or by card.
 
-    In one transaction, in the global lock order: lock the cart (from_cart); take the stock
-    (products locked by ascending id, checked, decremented); lock and check the coupon; write the
-    order and its items; mark the coupon used; then either debit the wallet under its row lock (the
-    order is paid) or record a pending card payment (the order holds its stock and coupon until
-    `expires_at`); write the event; empty the cart. A card is sent to the payment gateway only
+    In one transaction, in the global lock order: lock the cart (from_cart); lock and check the
+    products (ascending id); lock and check the coupon; lock and check the wallet (wallet orders).
+    Only then write: the stock, the order and its items, the coupon used, and either the wallet
+    payment (the order is paid) or a pending card payment (the order holds its stock and coupon
+    until `expires_at`); the events; the emptied cart. A card is sent to the payment gateway only
     after the commit (apps.payments.tasks.request_payment); when the gateway is known to be down
     (its breaker is open) nothing is created and PaymentUnavailable says when to come back.
     """
@@ -120,9 +120,11 @@ def place_order(
     requested = None if from_cart else merge_lines(lines)
 
     def attempt() -> Order:
-        with transaction.atomic():
+        # Every refusal (stock, coupon, wallet) comes before the first write, so inside a caller's
+        # transaction (an idempotent request) no savepoint is needed; the events go out in one INSERT.
+        with current_or_new_transaction(), batched():
             wanted = _lines_from_cart(user=user) if from_cart else requested
-            products = take_stock(lines=wanted)
+            products = lock_stock_for(lines=wanted)
             subtotal = sum(products[pid].price * quantity for pid, quantity in wanted.items())
             user_coupon, discount = None, 0
             if user_coupon_id is not None:
@@ -131,6 +133,8 @@ def place_order(
             total = subtotal - discount
             # Nothing to charge (a coupon paid it all) means paid at once, whatever the method.
             by_card = payment_method == Order.PaymentMethod.CARD and total > 0
+            wallet = None if by_card else hold_wallet_for(user=user, amount=total)
+            take_stock(lines=wanted, locked=products)
             order = Order.objects.create(
                 user=user,
                 status=Order.Status.PENDING_PAYMENT if by_card else Order.Status.PAID,
@@ -162,18 +166,23 @@ def place_order(
                 after_commit(request_payment_after_commit, payment_id=payment.pk, sealed_card=cards.seal(card_digits))
                 order.payment = payment
             else:
-                if total:
-                    debit_wallet(user=user, amount=total, order=order)
+                if wallet is not None:
+                    pay_from_wallet(wallet=wallet, amount=total, order=order)
                 publish(type="order.paid", aggregate=order, data=_order_event(order, order_items))
             if from_cart:
                 clear_cart(user=user)
+            _attach_items(order, order_items)
             return order
 
-    order = run_with_lock_retries(attempt)
-    # The order is current as created (no second read of the row just written); its lines are
-    # what callers show.
-    prefetch_related_objects([order], "items")
-    return order
+    return run_with_lock_retries(attempt)
+
+
+def _attach_items(order: Order, items: list[OrderItem]) -> None:
+    """The order's items as just written, where `order.items.all()` finds them: no read-back of rows just written."""
+    queryset = order.items.all()
+    queryset._result_cache = items
+    queryset._prefetch_done = True
+    order._prefetched_objects_cache = {"items": queryset}
 
 
 def request_payment_after_commit(*, payment_id: int, sealed_card: str) -> None:

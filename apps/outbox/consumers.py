@@ -238,13 +238,13 @@ def retry_parked(*, record_ids: Iterable[int]) -> int:
     return count
 
 
-def retention_floor() -> int | None:
-    """The highest event id every registered consumer is done with (None: no consumer, nothing to wait for)."""
-    names = [consumer.name for consumer in registered()]
-    if not names:
-        return None
-    watermarks = dict(ConsumerPosition.objects.filter(consumer__in=names).values_list("consumer", "watermark"))
-    return min(watermarks.get(name, 0) for name in names)
+def handled_by_every_consumer() -> Q:
+    """Events every interested consumer is done with: retention may delete them (once sent and old)."""
+    condition = Q()
+    watermarks = dict(ConsumerPosition.objects.values_list("consumer", "watermark"))
+    for consumer in registered():
+        condition &= ~Q(type__in=consumer.event_types) | Q(pk__lte=watermarks.get(consumer.name, 0))
+    return condition
 
 
 def queue_run(name: str) -> bool:

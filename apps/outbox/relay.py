@@ -204,10 +204,7 @@ def _release(*, events: list[OutboxEvent], at: datetime) -> int:
 def purge_sent_events(*, now: datetime | None = None) -> int:
     """Delete sent events older than OUTBOX_RETENTION_DAYS, in small chunks; pending and dead stay."""
     cutoff = (now or timezone.now()) - timedelta(days=settings.OUTBOX_RETENTION_DAYS)
-    old_enough = OutboxEvent.objects.filter(status=SENT, sent_at__lt=cutoff)
-    floor = consumers.retention_floor()
-    if floor is not None:
-        old_enough = old_enough.filter(pk__lte=floor)  # every internal consumer is done with these
+    old_enough = OutboxEvent.objects.filter(status=SENT, sent_at__lt=cutoff).filter(consumers.handled_by_every_consumer())
     deleted = 0
     while True:
         ids = list(old_enough.values_list("pk", flat=True)[:PURGE_CHUNK])

@@ -5,6 +5,9 @@ publish() writes the event in the caller's transaction and, once that commits, q
 """
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.core.cache import cache
 from django.db import models, transaction
@@ -40,14 +43,17 @@ EVENT_TYPES = frozenset(
 # share a few runs). The flag lapses by itself, so a queued run lost with its worker only holds
 # triggers back this long (and beat's sweep delivers anyway).
 RELAY_QUEUED_SECONDS = 10
+# The events of the current batched() block, written together when it ends (None: not batching).
+_batch: ContextVar[list[OutboxEvent] | None] = ContextVar("outbox_batch", default=None)
 RELAY_TRIGGER_DELAY_SECONDS = 0.2
 
 
 def publish(*, type: str, aggregate: models.Model, data: dict) -> OutboxEvent:
-    """Record an event in the caller's open transaction; the relay is triggered once it commits.
+    """Record an event in the caller's open transaction; the relay and the interested consumers run once it commits.
 
     Call it after the change it reports (after locking or updating the aggregate), so one
     aggregate's events get increasing ids in commit order. `data` must be JSON-serialisable.
+    Inside `batched()` the event is written with the others of the block, in one INSERT.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("publish() must be called inside the transaction.atomic() block of the change it reports")
@@ -55,17 +61,43 @@ def publish(*, type: str, aggregate: models.Model, data: dict) -> OutboxEvent:
         raise ValueError(f"unknown event type {type!r}")
     if aggregate.pk is None:
         raise ValueError("the aggregate must be saved before its events are published")
-    event = OutboxEvent.objects.create(
+    event = OutboxEvent(
         type=type,
         aggregate_type=aggregate._meta.label_lower,
         aggregate_id=str(aggregate.pk),
         payload=data,
         request_id=current_request_id() or "",
     )
-    transaction.on_commit(_trigger_relay, robust=True)
-    for consumer in consumers.interested(type):
-        after_commit(_trigger_consumer, consumer.name)
+    pending = _batch.get()
+    if pending is not None:
+        pending.append(event)
+    else:
+        event.save(force_insert=True)
+        _trigger_after_commit([event])
     return event
+
+
+@contextmanager
+def batched() -> Iterator[None]:
+    """Inside a transaction: the events published in this block are written together, in one INSERT, as it ends.
+
+    Their order (and so each aggregate's order) is the order they were published in.
+    """
+    token = _batch.set([])
+    try:
+        yield
+        events = _batch.get()
+    finally:
+        _batch.reset(token)
+    if events:
+        OutboxEvent.objects.bulk_create(events)
+        _trigger_after_commit(events)
+
+
+def _trigger_after_commit(events: list[OutboxEvent]) -> None:
+    transaction.on_commit(_trigger_relay, robust=True)
+    for name in sorted({consumer.name for event in events for consumer in consumers.interested(event.type)}):
+        after_commit(_trigger_consumer, name)
 
 
 def _trigger_consumer(name: str) -> None:

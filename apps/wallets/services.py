@@ -16,12 +16,12 @@ import time
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from apps.core import errors
 from apps.core.money import format_money
+from apps.core.transactions import current_or_new_transaction
 from apps.core.validation import is_whole_number
 from apps.outbox.services import publish
 from apps.wallets.locks import lock_wallet
@@ -82,10 +82,13 @@ def adjust_wallet(*, user, amount: int, note: str) -> WalletTransaction:
 
 
 def _change_balance(*, user, amount: int, kind: str, order=None, note: str = "", capped: bool = False) -> WalletTransaction:
-    wallet = get_or_create_wallet(user=user)
     conflicts = 0
     while True:
-        balance, version = _read_balance_and_version(wallet_id=wallet.pk)
+        state = _read_wallet(user=user)
+        if state is None:
+            get_or_create_wallet(user=user)
+            continue
+        wallet_id, balance, version = state
         if balance + amount < 0:
             raise errors.InsufficientBalance(details={"balance": balance, "required": -amount})
         if capped and amount > 0 and balance + amount > settings.WALLET_MAX_BALANCE:
@@ -95,13 +98,14 @@ def _change_balance(*, user, amount: int, kind: str, order=None, note: str = "",
             )
         if conflicts > settings.WALLET_MAX_RETRIES:
             raise errors.ConcurrentUpdate(details={"retries": settings.WALLET_MAX_RETRIES})
-        with transaction.atomic():
-            matched = Wallet.objects.filter(pk=wallet.pk, version=version, balance__gte=max(-amount, 0)).update(
+        # No savepoint: nothing is written unless the guarded UPDATE matches.
+        with current_or_new_transaction():
+            matched = Wallet.objects.filter(pk=wallet_id, version=version, balance__gte=max(-amount, 0)).update(
                 balance=F("balance") + amount, version=F("version") + 1, updated_at=timezone.now()
             )
             if matched == 1:
                 # The UPDATE matched exactly the version we read, so the balance we read is the one it changed.
-                wallet.balance, wallet.version = balance + amount, version + 1
+                wallet = Wallet(pk=wallet_id, user=user, balance=balance + amount, version=version + 1)
                 return _record(wallet=wallet, amount=amount, kind=kind, order=order, note=note)
         conflicts += 1
         if conflicts <= settings.WALLET_MAX_RETRIES:
@@ -109,26 +113,50 @@ def _change_balance(*, user, amount: int, kind: str, order=None, note: str = "",
             time.sleep(random.uniform(0, min(RETRY_SLEEP_CAP_SECONDS, RETRY_SLEEP_BASE_SECONDS * 2**conflicts)))
 
 
+def hold_wallet_for(*, user, amount: int) -> Wallet | None:
+    """Inside an order's transaction: lock the user's wallet row and check it holds `amount`, before anything is written.
+
+    The row stays locked until the order commits, so pay_from_wallet() later in the same
+    transaction cannot fail for want of money. Returns None when there is nothing to pay.
+    """
+    if amount == 0:
+        return None
+    _require_positive_int(amount)
+    wallet = lock_wallet(user=user)
+    balance = wallet.balance if wallet is not None else 0
+    if balance < amount:
+        raise errors.InsufficientBalance(details={"balance": balance, "required": amount})
+    return wallet
+
+
+def pay_from_wallet(*, wallet: Wallet, amount: int, order) -> WalletTransaction:
+    """After hold_wallet_for(), in the same transaction: take `amount` for `order`."""
+    return _apply_to_locked(wallet=wallet, amount=-amount, kind=WalletTransaction.Kind.PAYMENT, order=order)
+
+
 def _change_locked_balance(*, user, amount: int, kind: str, order) -> WalletTransaction:
     """Inside the caller's transaction (no savepoint of its own: it refuses before it writes), or in its own."""
-    if not transaction.get_connection().in_atomic_block:
-        with transaction.atomic():
-            return _change_locked_balance(user=user, amount=amount, kind=kind, order=order)
-    wallet = lock_wallet(user=user)
-    if wallet is None:
-        if amount < 0:
-            raise errors.InsufficientBalance(details={"balance": 0, "required": -amount})
-        get_or_create_wallet(user=user)
+    with current_or_new_transaction():
         wallet = lock_wallet(user=user)
-    if wallet.balance + amount < 0:
-        raise errors.InsufficientBalance(details={"balance": wallet.balance, "required": -amount})
+        if wallet is None:
+            if amount < 0:
+                raise errors.InsufficientBalance(details={"balance": 0, "required": -amount})
+            get_or_create_wallet(user=user)
+            wallet = lock_wallet(user=user)
+        if wallet.balance + amount < 0:
+            raise errors.InsufficientBalance(details={"balance": wallet.balance, "required": -amount})
+        return _apply_to_locked(wallet=wallet, amount=amount, kind=kind, order=order)
+
+
+def _apply_to_locked(*, wallet: Wallet, amount: int, kind: str, order) -> WalletTransaction:
     Wallet.objects.filter(pk=wallet.pk).update(balance=F("balance") + amount, version=F("version") + 1, updated_at=timezone.now())
     wallet.balance, wallet.version = wallet.balance + amount, wallet.version + 1
     return _record(wallet=wallet, amount=amount, kind=kind, order=order, note="")
 
 
-def _read_balance_and_version(*, wallet_id: int) -> tuple[int, int]:
-    return Wallet.objects.values_list("balance", "version").get(pk=wallet_id)
+def _read_wallet(*, user) -> tuple[int, int, int] | None:
+    """(id, balance, version) of the user's wallet, or None when there is none yet: one read per attempt."""
+    return Wallet.objects.filter(user=user).values_list("pk", "balance", "version").first()
 
 
 def _record(*, wallet: Wallet, amount: int, kind: str, order, note: str) -> WalletTransaction:

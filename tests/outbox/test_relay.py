@@ -266,7 +266,8 @@ def test_no_database_lock_is_held_while_the_platform_is_called(platform, setting
 def test_purge_deletes_only_sent_events_older_than_the_retention(settings, make_event):
     settings.OUTBOX_RETENTION_DAYS = 7
     now = timezone.now()
-    old_sent, recent_sent, old_pending, old_dead = (make_event(UserFactory()) for _ in range(4))
+    # An event type no internal consumer reads: only the relay's retention rules apply (tests/outbox/test_consumers.py has the rest).
+    old_sent, recent_sent, old_pending, old_dead = (make_event(UserFactory(), type="wallet.adjusted") for _ in range(4))
     OutboxEvent.objects.filter(pk=old_sent.pk).update(status=OutboxEvent.Status.SENT, sent_at=now - timedelta(days=8))
     OutboxEvent.objects.filter(pk=recent_sent.pk).update(status=OutboxEvent.Status.SENT, sent_at=now - timedelta(days=6))
     OutboxEvent.objects.filter(pk=old_pending.pk).update(created_at=now - timedelta(days=30))

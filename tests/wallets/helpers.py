@@ -47,15 +47,15 @@ def force_conflicts(monkeypatch, *, times: int) -> list[int]:
     """Makes the next `times` optimistic attempts lose: right after the service reads the version,
     another connection commits a new one, so the real UPDATE matches no row. Needs
     django_db(transaction=True). Returns a list that records each forced conflict."""
-    real_read = services._read_balance_and_version
+    real_read = services._read_wallet
     forced: list[int] = []
 
-    def read_then_lose(*, wallet_id):
-        state = real_read(wallet_id=wallet_id)
-        if len(forced) < times:
-            bump_version_from_another_connection(wallet_id)
-            forced.append(wallet_id)
+    def read_then_lose(*, user):
+        state = real_read(user=user)
+        if state is not None and len(forced) < times:
+            bump_version_from_another_connection(state[0])
+            forced.append(state[0])
         return state
 
-    monkeypatch.setattr(services, "_read_balance_and_version", read_then_lose)
+    monkeypatch.setattr(services, "_read_wallet", read_then_lose)
     return forced

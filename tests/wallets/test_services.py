@@ -196,11 +196,11 @@ def test_money_spent_by_the_race_winner_is_insufficient_balance_not_a_retry(monk
     user = UserFactory()
     services.charge_wallet(user=user, amount=1000)
     order = make_order(user)
-    real_read = services._read_balance_and_version
+    real_read = services._read_wallet
     spent = []
 
-    def read_then_winner_pays(*, wallet_id):
-        state = real_read(wallet_id=wallet_id)
+    def read_then_winner_pays(*, user):
+        state = real_read(user=user)
         if not spent:
             spent.append(True)
             thread = threading.Thread(target=_debit_in_thread, args=(user, 800, order))
@@ -208,7 +208,7 @@ def test_money_spent_by_the_race_winner_is_insufficient_balance_not_a_retry(monk
             thread.join()
         return state
 
-    monkeypatch.setattr(services, "_read_balance_and_version", read_then_winner_pays)
+    monkeypatch.setattr(services, "_read_wallet", read_then_winner_pays)
 
     with pytest.raises(errors.InsufficientBalance) as info:
         services.adjust_wallet(user=user, amount=-500, note="correction")
