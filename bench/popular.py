@@ -1,20 +1,22 @@
-"""Popular products at 100,000 and at 1,000,000 order items: GET /api/v1/products/popular requests per
-second and p95 should not move, and one aggregation run over "a minute of new orders" should cost the
-same at both sizes, because neither reads the order history.
+"""Rankings read cost at 100,000 and 1,000,000 order items, and the rankings consumer's throughput.
 
-    .venv/bin/python bench/popular.py [--threads 8] [--seconds 8] [--rounds 3] [--minute-orders 3000]
+    .venv/bin/python bench/popular.py [--sizes 100000,1000000] [--reads 200] [--events 3000]
 
-Fills one MariaDB database per size (dropped and re-created) with plain SQL (INSERT ... SELECT from a
-doubling sequence table), runs the aggregation as the beat would, checks the published 7-day list
-against a GROUP BY over the orders, then loads the endpoint through gunicorn (production settings).
-Its cache keys carry their own prefix, so it shares a Redis db without flushing anyone's keys.
+Per size: one MariaDB database (dropped, re-created, migrated), 2,000 products, and the daily table
+seeded in bulk with plain SQL as if the consumer had counted `size` order items over 365 days (the
+weekly and monthly rollups summed from it). Then, in one Django process (production settings, this
+Redis db with the bench's own key prefix): queries and milliseconds of GET /products/popular's read
+(days 1, 7 and 30, limit 50; the first read of a window repairs its days from the table) and of
+GET /products/rankings' read (day, week, month). Last, `--events` order.paid events are written to
+the outbox and the rankings consumer runs until it has handled them all: events per second.
 """
 
 import argparse
-import contextlib
 import json
+import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -22,205 +24,132 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import common  # noqa: E402
 
 PRODUCTS = 2_000
-CATEGORIES = 20
-USERS = 1_000
-ITEMS_PER_ORDER = 4
-HISTORY_DAYS = 60
-
-
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--threads", type=int, default=8, help="client threads (concurrent requests)")
-    parser.add_argument("--seconds", type=float, default=8.0, help="load duration per size and round")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating measurement rounds")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
-    parser.add_argument("--minute-orders", type=int, default=3_000, help="orders placed in the last minute before the timed run")
-    parser.add_argument("--sizes", default="100000,1000000", help="order item counts to measure, ascending")
-    parser.add_argument("--port", type=int, default=8791, help="this port and the next ones, one per size")
-    parser.add_argument("--database", default="bench_popular")
-    parser.add_argument("--redis-db", type=int, default=10)
-    return parser.parse_args()
+HISTORY_DAYS = 365
 
 
 def sql(database: str, statements: str) -> str:
-    result = subprocess.run(
-        ["mariadb", "-h127.0.0.1", "-uroot", "--batch", "--skip-column-names", database, "-e", statements],
-        capture_output=True,
-        text=True,
-    )
+    result = subprocess.run(["mariadb", "-h127.0.0.1", "-uroot", "--batch", "--skip-column-names", database, "-e", statements], capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"SQL failed: {result.stderr}\n{statements}")
     return result.stdout.strip()
 
 
-def prepare(env: dict[str, str], database: str) -> None:
-    subprocess.run(
-        ["mariadb", "-h127.0.0.1", "-uroot", "-e", f"DROP DATABASE IF EXISTS `{database}`; CREATE DATABASE `{database}` CHARACTER SET utf8mb4"],
-        check=True,
-    )
+def prepare(env: dict[str, str], database: str, *, items: int) -> None:
+    """A migrated database with products and the totals tables of `items` order items (skewed: a few products sell most)."""
+    recreate = f"DROP DATABASE IF EXISTS `{database}`; CREATE DATABASE `{database}` CHARACTER SET utf8mb4"
+    subprocess.run(["mariadb", "-h127.0.0.1", "-uroot", "-e", recreate], check=True)
     common.manage(env, "migrate", "--noinput")
-    prefix = env["CACHE_KEY_PREFIX"]
-    keys = subprocess.run(["redis-cli", "-u", env["REDIS_URL"], "--scan", "--pattern", f"{prefix}:*"], capture_output=True, text=True, check=True)
+    pattern = f"{env['CACHE_KEY_PREFIX']}:*"
+    keys = subprocess.run(["redis-cli", "-u", env["REDIS_URL"], "--scan", "--pattern", pattern], capture_output=True, text=True, check=True)
     for key in keys.stdout.split():
         subprocess.run(["redis-cli", "-u", env["REDIS_URL"], "DEL", key], capture_output=True, check=True)
-    # A sequence 0..2^20-1, built by doubling: the source of every bulk insert below.
     doubling = "SET @c = (SELECT COUNT(*) FROM bench_seq); INSERT INTO bench_seq SELECT n + @c FROM bench_seq;" * 20
-    sql(database, f"CREATE TABLE bench_seq (n INT PRIMARY KEY); INSERT INTO bench_seq VALUES (0); {doubling}")
-    common.seed_users(env, count=USERS, prefix="pop")
     sql(
         database,
         f"""
-        INSERT INTO catalog_category (name, slug) SELECT CONCAT('Category ', n), CONCAT('category-', n) FROM bench_seq WHERE n < {CATEGORIES};
-        SET @c0 = (SELECT MIN(id) FROM catalog_category);
+        CREATE TABLE bench_seq (n INT PRIMARY KEY); INSERT INTO bench_seq VALUES (0); {doubling}
         INSERT INTO catalog_product (sku, name, slug, description, price, stock, category_id, image_url, is_active, created_at, updated_at)
-        SELECT CONCAT('POP-', n), CONCAT('Product ', n), CONCAT('product-', n), '', 100 + (n * 37) % 9900, 1000,
-               @c0 + n % {CATEGORIES}, '', n % 100 <> 99, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6)
+        SELECT CONCAT('POP-', n), CONCAT('Product ', n), CONCAT('product-', n), '', 100 + (n * 37) % 9900, 1000, NULL, '', n % 100 <> 99,
+               UTC_TIMESTAMP(6), UTC_TIMESTAMP(6)
         FROM bench_seq WHERE n < {PRODUCTS};
+        SET @p0 = (SELECT MIN(id) FROM catalog_product);
+        INSERT INTO rankings_productsalesdaily (day, product_id, units_sold, revenue, version, updated_at)
+        SELECT CURDATE() - INTERVAL (n % {HISTORY_DAYS}) DAY, @p0 + FLOOR(POW(RAND(n), 3) * {PRODUCTS}), 1 + n % 3, (1 + n % 3) * 500, 1, UTC_TIMESTAMP(6)
+        FROM bench_seq WHERE n < {items}
+        ON DUPLICATE KEY UPDATE units_sold = units_sold + VALUES(units_sold), revenue = revenue + VALUES(revenue), version = version + 1;
+        INSERT INTO rankings_productsalesweekly (week, product_id, units_sold, revenue, updated_at)
+        SELECT day - INTERVAL WEEKDAY(day) DAY, product_id, SUM(units_sold), SUM(revenue), UTC_TIMESTAMP(6)
+        FROM rankings_productsalesdaily GROUP BY 1, 2;
+        INSERT INTO rankings_productsalesmonthly (month, product_id, units_sold, revenue, updated_at)
+        SELECT day - INTERVAL (DAY(day) - 1) DAY, product_id, SUM(units_sold), SUM(revenue), UTC_TIMESTAMP(6)
+        FROM rankings_productsalesdaily GROUP BY 1, 2;
+        ANALYZE TABLE rankings_productsalesdaily, rankings_productsalesweekly, rankings_productsalesmonthly;
         """,
     )
 
 
-def add_orders(database: str, *, count: int, first: int, seconds_back: int, offset: int) -> None:
-    """`count` orders of ITEMS_PER_ORDER lines, stamped within `seconds_back` seconds before now - offset.
+def _timed(read, *, reads: int) -> dict:
+    """Queries of one read, then the median and p95 milliseconds of `reads` reads."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
 
-    Products are skewed (a few sell a lot); one order in 20 is cancelled.
-    """
-    sql(
-        database,
-        f"""
-        SET @u0 = (SELECT MIN(id) FROM accounts_user), @p0 = (SELECT MIN(id) FROM catalog_product);
-        SET @last = (SELECT COALESCE(MAX(id), 0) FROM orders_order);
-        INSERT INTO orders_order (user_id, status, payment_method, subtotal, discount, total, created_at, paid_at, cancelled_at, updated_at)
-        SELECT @u0 + n % {USERS}, IF(n % 20 = 0, 'cancelled', 'paid'), 'wallet', 0, 0, 0, ts, ts, IF(n % 20 = 0, ts, NULL), ts
-        FROM (SELECT n, UTC_TIMESTAMP(6) - INTERVAL {offset} SECOND - INTERVAL ((n * 7919) % ({seconds_back} * 1000)) * 1000 MICROSECOND AS ts
-              FROM bench_seq WHERE n >= {first} AND n < {first + count}) s;
-        INSERT INTO orders_orderitem (order_id, product_id, product_name, unit_price, quantity, line_total)
-        SELECT x.order_id, p.id, p.name, p.price, x.q, p.price * x.q
-        FROM (SELECT o.id AS order_id, @p0 + FLOOR(POW(RAND(o.id * 7 + k.k), 3) * {PRODUCTS}) AS pid, 1 + (o.id + k.k) % 3 AS q
-              FROM orders_order o CROSS JOIN (SELECT 0 AS k UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3) k
-              WHERE o.id > @last) x
-        JOIN catalog_product p ON p.id = x.pid;
-        UPDATE orders_order o JOIN (SELECT order_id, SUM(line_total) AS s FROM orders_orderitem WHERE order_id > @last GROUP BY order_id) t
-            ON t.order_id = o.id SET o.subtotal = t.s, o.total = t.s;
-        """,
-    )
+    with CaptureQueriesContext(connection) as captured:
+        read()
+    times = []
+    for _ in range(reads):
+        started = time.perf_counter()
+        read()
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    return {"queries": len(captured.captured_queries), "median_ms": round(statistics.median(times), 2), "p95_ms": round(times[int(len(times) * 0.95) - 1], 2)}
 
 
-def cancel_some(database: str, *, count: int) -> None:
-    """Older paid orders cancelled during the last minute, as the orders service does it."""
-    sql(
-        database,
-        f"""
-        UPDATE orders_order SET status = 'cancelled', cancelled_at = UTC_TIMESTAMP(6) - INTERVAL id % 60 SECOND,
-            updated_at = UTC_TIMESTAMP(6) - INTERVAL id % 60 SECOND
-        WHERE status = 'paid' AND id % 97 = 0 AND updated_at < UTC_TIMESTAMP(6) - INTERVAL 600 SECOND LIMIT {count};
-        """,
-    )
+def measure_reads(*, reads: int) -> dict:
+    """Inside Django: the popular and calendar reads the two endpoints make (selectors plus the product payload)."""
+    from apps.catalog.api import product_data
+    from apps.rankings import selectors
+    from apps.rankings.models import ProductSalesDaily
+
+    result = {"daily_rows": ProductSalesDaily.objects.count()}
+    for days in (1, 7, 30):
+        started = time.perf_counter()
+        selectors.popular_products(days=days, limit=50)  # the first read of the window repairs its days from the table
+        result[f"popular_{days}d_first_read_ms"] = round((time.perf_counter() - started) * 1000, 1)
+        result[f"popular_{days}d"] = _timed(lambda days=days: [product_data(e.product) for e in selectors.popular_products(days=days, limit=50)], reads=reads)
+    today = selectors.local_today()
+    for period in selectors.Period.CHOICES:
+        result[f"rankings_{period}"] = _timed(
+            lambda period=period: [product_data(e.product) for e in selectors.calendar_ranking(period=period, day=today, limit=50).results], reads=reads
+        )
+    return result
 
 
-def load(base_url: str, *, threads: int, seconds: float) -> common.LoadResult:
-    windows = [1, 3, 7, 30]
+def consumer_throughput(*, events: int) -> dict:
+    """Inside Django: `events` order.paid events (1 to 4 lines each) handled by one rankings consumer process."""
+    from django.utils import timezone
 
-    def call(session, thread_index, iteration):
-        days = windows[(thread_index + iteration) % len(windows)]
-        response = session.get(f"{base_url}/api/v1/products/popular", params={"days": days, "limit": 10}, timeout=30)
-        if response.status_code == 200 and len(response.json()["results"]) != 10:
-            return "200 short"
-        return common.outcome_of(response)
+    from apps.catalog.models import Product
+    from apps.outbox import consumers
+    from apps.outbox.models import OutboxEvent
 
-    return common.run_load(call, threads=threads, duration=seconds, server=base_url)
-
-
-def merge(results: list[common.LoadResult]) -> common.LoadResult:
-    merged = common.LoadResult()
-    for result in results:
-        merged.requests += result.requests
-        merged.seconds += result.seconds
-        merged.server_cpu_seconds += result.server_cpu_seconds
-        merged.latencies.extend(result.latencies)
-        merged.outcomes.update(result.outcomes)
-    return merged
-
-
-def _run_text(run: dict) -> str:
-    return f"{run['seconds'] * 1000:.0f} ms (CPU {run['cpu'] * 1000:.0f} ms; {run['read']:,} read, {run['changed']:,} counted)"
+    products = list(Product.objects.values_list("id", "price")[:200])
+    now = timezone.now()
+    rows = []
+    for n in range(events):
+        lines = [products[(n * 13 + k * 7) % len(products)] for k in range(1 + n % 4)]
+        items = [{"product_id": pid, "quantity": 1 + k % 2, "line_total": price * (1 + k % 2)} for k, (pid, price) in enumerate(lines)]
+        payload = {"order_id": n, "status": "paid", "paid_at": now.isoformat(), "cancelled_at": None, "items": items}
+        rows.append(OutboxEvent(type="order.paid", aggregate_type="orders.order", aggregate_id=str(n), payload=payload))
+    OutboxEvent.objects.bulk_create(rows, batch_size=1000)
+    started, cpu, handled = time.perf_counter(), time.process_time(), 0
+    while handled < events:
+        report = consumers.run("rankings")
+        handled += report.handled
+        if not report.handled:
+            break
+    seconds = time.perf_counter() - started
+    return {"events": handled, "seconds": round(seconds, 2), "events_per_second": round(handled / seconds), "cpu_seconds": round(time.process_time() - cpu, 2)}
 
 
 def main() -> int:
-    """One database per size, measured in alternating rounds so that other load on the machine
-    (it is shared) falls on both sizes alike."""
-    args = parse_args()
-    sizes = [int(size) for size in args.sizes.split(",")]
-    databases = {size: f"{args.database}_{size}" for size in sizes}
-    envs = {size: common.bench_env(database=databases[size], redis_db=args.redis_db) for size in sizes}
-    failures: list[str] = []
-
-    for size in sizes:
-        database, env = databases[size], envs[size]
-        orders = size // ITEMS_PER_ORDER
-        common.log(f"{database}: {PRODUCTS:,} products, {USERS:,} users, {size:,} order items ({orders:,} orders over {HISTORY_DAYS} days)...")
-        prepare(env, database)
-        add_orders(database, count=orders, first=0, seconds_back=HISTORY_DAYS * 86400, offset=600)
-        backfill = common.django_call(env, "bench.jobs:aggregate_sales", batch_size=5000)
-        common.log(f"  first run over the whole history: {backfill['seconds']:.1f} s for {backfill['read']:,} orders")
-
-    minute: dict[int, list[dict]] = {size: [] for size in sizes}
-    idle: dict[int, list[dict]] = {size: [] for size in sizes}
-    for _ in range(args.rounds):
-        for size in sizes:
-            database, env = databases[size], envs[size]
-            add_orders(database, count=args.minute_orders, first=0, seconds_back=60, offset=0)
-            cancel_some(database, count=args.minute_orders // 30)
-            minute[size].append(common.django_call(env, "bench.jobs:aggregate_sales", batch_size=1000))
-            idle[size].append(common.django_call(env, "bench.jobs:aggregate_sales", batch_size=1000))
-    for size in sizes:
-        check = common.django_call(envs[size], "bench.invariants:popular_list_matches_orders")
-        if not check["equal"]:
-            failures.append(f"at {size:,} items the published 7-day list differs from a GROUP BY over the orders")
-        runs = ", ".join(_run_text(run) for run in minute[size])
-        idles = ", ".join(_run_text(run) for run in idle[size])
-        common.log(f"{size:,} items, a minute of new orders ({args.minute_orders:,} orders + {args.minute_orders // 30} cancellations): {runs}")
-        common.log(f"{size:,} items, the run after it (overlap only): {idles}; 7-day list equals brute force: {check['equal']}")
-
-    loads: dict[int, list[common.LoadResult]] = {size: [] for size in sizes}
-    with contextlib.ExitStack() as stack:
-        urls = {
-            size: stack.enter_context(
-                common.gunicorn(envs[size], port=args.port + i, workers=args.workers, log_path=Path("/tmp") / f"{databases[size]}-gunicorn.log")
-            )
-            for i, size in enumerate(sizes)
-        }
-        for size in sizes:
-            load(urls[size], threads=args.threads, seconds=2)  # warm-up
-        for round_number in range(1, args.rounds + 1):
-            for size in sizes:
-                result = load(urls[size], threads=args.threads, seconds=args.seconds)
-                loads[size].append(result)
-                common.log(f"round {round_number}, {size:,} items: {result.summary()}")
-
-    common.log("Summary (all rounds together):")
-    for size in sizes:
-        total = merge(loads[size])
-        if set(total.outcomes) != {"200"}:
-            failures.append(f"at {size:,} items: unexpected outcomes {dict(total.outcomes)}")
-        minute_ms = sorted(run["seconds"] * 1000 for run in minute[size])
-        common.log(
-            "  "
-            + json.dumps(
-                {
-                    "order_items": size,
-                    "requests_per_second": round(total.per_second),
-                    "p50_ms": round(total.percentile(50), 1),
-                    "p95_ms": round(total.percentile(95), 1),
-                    "server_cpu_ms_per_request": round(total.server_cpu_seconds * 1000 / max(total.requests, 1), 2),
-                    "minute_of_orders_run_ms_median": round(minute_ms[len(minute_ms) // 2]),
-                    "overlap_only_run_ms_median": round(sorted(run["seconds"] * 1000 for run in idle[size])[len(idle[size]) // 2]),
-                }
-            )
-        )
-    for failure in failures:
-        common.log(f"FAILED: {failure}")
-    return 1 if failures else 0
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="100000,1000000", help="order item counts, comma separated")
+    parser.add_argument("--reads", type=int, default=200, help="timed reads per measurement")
+    parser.add_argument("--events", type=int, default=3000, help="events for the consumer throughput")
+    parser.add_argument("--database", default="bench_rankings")
+    parser.add_argument("--redis-db", type=int, default=11)
+    args = parser.parse_args()
+    for size in [int(size) for size in args.sizes.split(",")]:
+        database = f"{args.database}_{size}"
+        env = common.bench_env(database=database, redis_db=args.redis_db)
+        common.log(f"{database}: {PRODUCTS:,} products, daily table of {size:,} order items over {HISTORY_DAYS} days ...")
+        prepare(env, database, items=size)
+        reads = common.django_call(env, "bench.popular:measure_reads", reads=args.reads)
+        common.log(f"  reads at {size:,} items: {json.dumps(reads)}")
+        if size == int(args.sizes.split(",")[0]):
+            throughput = common.django_call(env, "bench.popular:consumer_throughput", events=args.events)
+            common.log(f"  rankings consumer, one process: {json.dumps(throughput)}")
+    return 0
 
 
 if __name__ == "__main__":
