@@ -9,6 +9,7 @@ from django.template.response import TemplateResponse
 from apps.catalog import services
 from apps.catalog.models import MAX_AMOUNT, Category, Product
 from apps.core.admin import ServiceSavedAdmin
+from apps.core.admin_widgets import MoneyFieldsAdmin
 from apps.core.errors import DomainError
 from apps.core.money import format_money
 
@@ -56,8 +57,10 @@ class StockAdjustmentForm(forms.Form):
 
 
 @admin.register(Product)
-class ProductAdmin(ServiceSavedAdmin):
+class ProductAdmin(MoneyFieldsAdmin, ServiceSavedAdmin):
     list_display = ["name", "sku", "category", "price_display", "stock", "is_active", "updated_at"]
+    money_fields = ("price",)
+    money_limits = {"price": (0, MAX_AMOUNT)}
     list_filter = ["is_active", "category"]
     list_select_related = ["category"]
     search_fields = ["name", "sku", "description"]

@@ -1,10 +1,14 @@
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.db.models import F
 from django.utils import timezone
+from django.utils.html import format_html
 
 from apps.core.admin import ReadOnlyAdminMixin, ServiceSavedAdmin
+from apps.core.admin_widgets import MoneyField, MoneyInput, parse_major_units
 from apps.core.errors import ValidationError
+from apps.core.money import format_money
 from apps.coupons import selectors, services
 from apps.coupons.models import Coupon, UserCoupon
 
@@ -12,10 +16,69 @@ from apps.coupons.models import Coupon, UserCoupon
 _TERMS = ["discount_type", "discount_value", "max_discount", "min_order_amount", "total_quantity", "valid_days"]
 
 
+class DiscountInput(MoneyInput):
+    """The discount box, followed by "% or USD"; static/admin/js/coupon_discount.js narrows the
+    suffix to the chosen discount type."""
+
+    class Media:
+        js = ["admin/js/coupon_discount.js"]
+
+    def __init__(self):
+        super().__init__(attrs={"data-currency": settings.CURRENCY})
+
+    def render(self, name, value, attrs=None, renderer=None):
+        box = forms.TextInput.render(self, name, value, attrs, renderer)
+        return format_html('{} <span class="money-currency" id="{}_unit">% or {}</span>', box, name, self.currency)
+
+
 class CouponAdminForm(forms.ModelForm):
+    """Money is typed in major units; a percent coupon's discount is a percentage, not money."""
+
+    discount_value = forms.CharField(
+        label="Discount",
+        widget=DiscountInput(),
+        help_text=(
+            "Percent coupon: the percentage off, a whole number from 1 to 100 (15 means 15% off). "
+            f"Fixed amount coupon: the amount off in {settings.CURRENCY}, e.g. 5.00."
+        ),
+    )
+    max_discount = MoneyField(
+        label="Maximum discount",
+        required=False,
+        min_value=1,
+        max_value=services.MAX_COUPON_AMOUNT,
+        help_text=f"Percent coupons only, optional: the most taken off one order, in {settings.CURRENCY}.",
+    )
+    min_order_amount = MoneyField(
+        label="Minimum order",
+        initial=0,
+        min_value=0,
+        max_value=services.MAX_COUPON_AMOUNT,
+        help_text=f"The order subtotal needed to use the coupon, in {settings.CURRENCY}; 0 for none.",
+    )
+
     class Meta:
         model = Coupon
         fields = ["name", *_TERMS, "starts_at", "ends_at"]
+
+    def clean_discount_value(self):
+        text = self.cleaned_data["discount_value"].strip()
+        discount_type = self.cleaned_data.get("discount_type")
+        if discount_type == Coupon.DiscountType.PERCENT:
+            digits = text.removesuffix("%").strip()
+            if not digits.isdigit():
+                raise forms.ValidationError("Enter the percentage off as a whole number from 1 to 100 (15 means 15% off).")
+            if not 1 <= int(digits) <= 100:
+                raise forms.ValidationError("A percent discount must be between 1 and 100.")
+            return int(digits)
+        if discount_type == Coupon.DiscountType.FIXED:
+            amount = parse_major_units(text, settings.CURRENCY)
+            if not 1 <= amount <= services.MAX_COUPON_AMOUNT:
+                raise forms.ValidationError(
+                    f"A fixed discount must be from {format_money(1)} to {format_money(services.MAX_COUPON_AMOUNT)}."
+                )
+            return amount
+        raise forms.ValidationError("Choose the discount type first.")
 
     def clean(self):
         cleaned = super().clean()
@@ -55,13 +118,21 @@ class CouponAdmin(ServiceSavedAdmin):
     """Campaigns. Terms are fixed once created; coupons are only ever issued through issue_coupon."""
 
     form = CouponAdminForm
-    list_display = ["name", "discount_type", "discount_value", "total_quantity", "issued_quantity", "remaining", "starts_at", "ends_at"]
+    list_display = ["name", "discount", "minimum_order", "total_quantity", "issued_quantity", "remaining", "starts_at", "ends_at"]
     list_filter = [CampaignStateFilter, "discount_type", "starts_at", "ends_at"]
     search_fields = ["name"]
     date_hierarchy = "created_at"
 
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["name", *_TERMS, "starts_at", "ends_at"]
+        return ["name", "discount", "maximum_discount", "minimum_order", "total_quantity", "valid_days", "issued_quantity",
+                "starts_at", "ends_at", "created_at"]
+
     def get_readonly_fields(self, request, obj=None):
-        return ["issued_quantity", "created_at", *(_TERMS if obj else [])]
+        if obj is None:
+            return ["issued_quantity", "created_at"]
+        return ["discount", "maximum_discount", "minimum_order", "issued_quantity", "created_at", *_TERMS]
 
     def has_delete_permission(self, request, obj=None):
         return obj is None or obj.issued_quantity == 0
@@ -81,6 +152,20 @@ class CouponAdmin(ServiceSavedAdmin):
             ends_at=data["ends_at"],
             valid_days=data["valid_days"],
         )
+
+    @admin.display(description="Discount", ordering="discount_value")
+    def discount(self, obj: Coupon) -> str:
+        if obj.discount_type == Coupon.DiscountType.PERCENT:
+            return f"{obj.discount_value}% off"
+        return f"{format_money(obj.discount_value)} off"
+
+    @admin.display(description="Max. discount")
+    def maximum_discount(self, obj: Coupon) -> str:
+        return format_money(obj.max_discount) if obj.max_discount is not None else "No limit"
+
+    @admin.display(description="Min. order", ordering="min_order_amount")
+    def minimum_order(self, obj: Coupon) -> str:
+        return format_money(obj.min_order_amount) if obj.min_order_amount else "None"
 
     @admin.display(description="Remaining", ordering=F("total_quantity") - F("issued_quantity"))
     def remaining(self, obj: Coupon) -> int:

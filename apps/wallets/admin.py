@@ -1,6 +1,8 @@
 """Wallets are read-only in the admin: the one way staff change a balance is the "Adjust balance"
 page, which goes through services.adjust_wallet (version-guarded, ledger line, outbox event)."""
 
+from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.forms.models import BaseInlineFormSet
@@ -10,13 +12,18 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from apps.core.admin import ReadOnlyAdminMixin
+from apps.core.admin_widgets import MoneyField
 from apps.core.errors import DomainError
 from apps.core.money import format_money
 from apps.wallets import services
-from apps.wallets.forms import AdjustForm
 from apps.wallets.models import Wallet, WalletTransaction
 
 INLINE_LEDGER_LINES = 50
+
+
+class AdjustBalanceForm(forms.Form):
+    amount = MoneyField(label="Amount", help_text=f"Signed, in {settings.CURRENCY}: 10.00 adds, -10.00 takes away.")
+    note = forms.CharField(max_length=255, help_text="Why; kept on the ledger line.")
 
 
 class RecentLedgerFormSet(BaseInlineFormSet):
@@ -76,7 +83,7 @@ class WalletAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if not request.user.has_perm("wallets.change_wallet"):
             raise PermissionDenied
         wallet = get_object_or_404(Wallet.objects.select_related("user"), pk=wallet_id)
-        form = AdjustForm(request.POST or None)
+        form = AdjustBalanceForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
                 txn = services.adjust_wallet(user=wallet.user, amount=form.cleaned_data["amount"], note=form.cleaned_data["note"])
@@ -102,7 +109,7 @@ class WalletTransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("kind", "created_at")
     search_fields = ("wallet__user__email", "note")
     list_select_related = ("wallet__user",)
-    fields = ("wallet", "kind", "amount", "balance_after", "order", "note", "created_at")
+    fields = ("wallet", "kind", "amount_display", "balance_after_display", "order", "note", "created_at")
     readonly_fields = fields
 
     @admin.display(description="User", ordering="wallet__user__email")

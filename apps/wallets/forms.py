@@ -43,8 +43,3 @@ class ChargeForm(forms.Form):
 
     def idempotency_key(self) -> str:
         return f"wallet-form:{self.cleaned_data['token']}:{self.cleaned_data['amount']}"
-
-
-class AdjustForm(forms.Form):
-    amount = MoneyField(label="Amount", help_text="Signed, in major units: 10.00 adds, -10.00 takes away.")
-    note = forms.CharField(max_length=255, help_text="Why; kept on the ledger line.")

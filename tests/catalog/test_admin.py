@@ -42,7 +42,7 @@ def test_add_product_prepopulates_the_slug_and_goes_through_the_service(admin, d
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = admin.post(
             "/admin/catalog/product/add/",
-            {"sku": "ADM-1", "name": "Desk Lamp", "slug": "desk-lamp", "category": category.pk, "price": 4999, "stock": 5,
+            {"sku": "ADM-1", "name": "Desk Lamp", "slug": "desk-lamp", "category": category.pk, "price": "49.99", "stock": 5,
              "description": "", "image_url": "", "is_active": "on"},
         )
     assert response.status_code == 302
@@ -57,7 +57,7 @@ def test_change_product_keeps_stock_read_only(admin):
     assert 'name="stock"' not in page and 'name="sku"' not in page
     response = admin.post(
         f"/admin/catalog/product/{product.pk}/change/",
-        {"name": "Lamp Pro", "slug": product.slug, "category": "", "price": 150, "stock": 999, "description": "",
+        {"name": "Lamp Pro", "slug": product.slug, "category": "", "price": "1.50", "stock": 999, "description": "",
          "image_url": "", "is_active": "on"},
     )
     assert response.status_code == 302
