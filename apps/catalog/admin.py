@@ -3,10 +3,11 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Count
 from django.template.response import TemplateResponse
 
-from apps.catalog import services
+from apps.catalog import images, services
 from apps.catalog.models import MAX_AMOUNT, Category, Product
 from apps.core.admin import ServiceSavedAdmin
 from apps.core.admin_widgets import MoneyFieldsAdmin
@@ -67,12 +68,20 @@ class ProductAdmin(MoneyFieldsAdmin, ServiceSavedAdmin):
     prepopulated_fields = {"slug": ["name"]}
     ordering = ["-created_at", "-id"]
     actions = ["adjust_stock"]
-    fields = ["sku", "name", "slug", "category", "price", "stock", "description", "image_url", "is_active", "created_at", "updated_at"]
+    fields = ["sku", "name", "slug", "category", "price", "stock", "description", "image", "image_url", "is_active", "created_at", "updated_at"]
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name == "image_url":
             kwargs["assume_scheme"] = "https"
         return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        """The picture, once save_form's service call saved the rest: a new upload or "Clear"."""
+        image = form.cleaned_data.get("image")
+        if isinstance(image, UploadedFile):
+            images.set_product_image(product_id=obj.pk, upload=image, base_name=obj.name)
+        elif image is False:
+            images.remove_product_image(product_id=obj.pk)
 
     def get_readonly_fields(self, request, obj=None):
         # Stock only changes through "Adjust stock" (one guarded UPDATE), never by overwriting it.

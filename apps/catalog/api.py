@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from apps.catalog import selectors, services
 from apps.catalog.filters import ORDERING_LABELS
+from apps.catalog.images import absolute_image_url
 from apps.catalog.models import MAX_AMOUNT, Category, Product
 from apps.core.api import CurrencyField, StrictIntegerField
 from apps.core.models import MAX_ID
@@ -42,7 +43,7 @@ class ProductOutput(serializers.Serializer):
 
     @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
     def get_image_url(self, product: Product) -> str | None:
-        return product.image_url or None
+        return absolute_image_url(product)
 
 
 @functools.cache

@@ -28,7 +28,12 @@ class Product(models.Model):
     price = models.PositiveIntegerField()
     stock = models.IntegerField(default=0)
     category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="products")
-    image_url = models.URLField(max_length=500, blank=True)
+    image_url = models.URLField(max_length=500, blank=True, help_text="A picture hosted elsewhere; an uploaded image takes precedence.")
+    # The uploaded original; apps.catalog.images makes its WebP renditions once, on upload, and
+    # records its size so that pages can give every <img> its width and height without opening it.
+    image = models.ImageField(upload_to="products/", max_length=255, blank=True, db_default="")
+    image_width = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    image_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -51,3 +56,10 @@ class Product(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("catalog:product_detail", kwargs={"slug": self.slug})
+
+    @property
+    def picture(self):
+        """What an <img> needs (src, srcset, width, height), or None: see apps.catalog.images."""
+        from apps.catalog.images import picture_of
+
+        return picture_of(self)
