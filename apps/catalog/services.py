@@ -12,6 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 
+from apps.catalog import stock_gate
 from apps.catalog.locks import lock_products
 from apps.catalog.models import MAX_AMOUNT, Category, Product
 from apps.catalog.selectors import invalidate_product_cache
@@ -69,6 +70,9 @@ def take_stock(*, lines: Mapping[int, int], locked: dict[int, Product] | None = 
     _change_stock({product_id: -quantity for product_id, quantity in lines.items()})
     for product_id, quantity in lines.items():
         products[product_id].stock -= quantity
+    emptied = [product_id for product_id in lines if products[product_id].stock == 0]
+    if emptied:
+        after_commit(stock_gate.note_sold_out, emptied)
     return products
 
 
@@ -84,6 +88,9 @@ def _change_stock(deltas: Mapping[int, int]) -> None:
     for product_id in sorted(deltas):
         Product.objects.filter(pk=product_id).update(stock=F("stock") + deltas[product_id], updated_at=now)
     _invalidate_on_commit(deltas)
+    increased = [product_id for product_id, delta in deltas.items() if delta > 0]
+    if increased:
+        after_commit(stock_gate.reopen, increased)
 
 
 def _require_transaction() -> None:
@@ -245,6 +252,10 @@ def adjust_stock(*, product_id: int, delta: int, reason: str, actor=None) -> Pro
             },
         )
         _invalidate_on_commit([product_id])
+        if delta > 0:
+            after_commit(stock_gate.reopen, [product_id])
+        elif product.stock == 0:
+            after_commit(stock_gate.note_sold_out, [product_id])
     logger.info(
         "stock of product %s adjusted by %s to %s by %s: %s",
         product_id, delta, product.stock, getattr(actor, "pk", None), reason,

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 from rest_framework.exceptions import APIException
@@ -35,7 +36,7 @@ from rest_framework.response import Response
 
 from apps.core import errors
 from apps.core.models import IdempotencyKey
-from apps.core.transactions import LOCK_WAIT_TIMEOUT, is_lock_conflict, run_with_lock_retries
+from apps.core.transactions import LOCK_WAIT_TIMEOUT, after_commit, is_lock_conflict, run_with_lock_retries
 
 HEADER = "Idempotency-Key"
 REPLAY_HEADER = "Idempotent-Replayed"
@@ -123,6 +124,7 @@ def _attempt(*, user, key: str, fingerprint: str, work, store) -> StoredResponse
             IdempotencyKey.objects.filter(pk=record.pk).update(
                 status=IdempotencyKey.Status.COMPLETED, response_status=status, response_body=body, completed_at=timezone.now()
             )
+            after_commit(_remember_completed, user_id=user.pk, key=key)
     except _DoNotStore as stop:
         if isinstance(stop.outcome, BaseException):
             raise stop.outcome from None
@@ -144,6 +146,26 @@ def _claim(*, user, key: str, fingerprint: str) -> IdempotencyKey:
         if is_lock_conflict(exc) and exc.args[0] == LOCK_WAIT_TIMEOUT:
             raise errors.IdempotencyInProgress() from exc  # waited too long behind the first request with this key
         raise
+
+
+def _completed_marker(*, user_id: int, key: str) -> str:
+    return "idempotency:completed:" + hashlib.sha256(f"{user_id}\n{key}".encode()).hexdigest()
+
+
+def _remember_completed(*, user_id: int, key: str) -> None:
+    cache.set(_completed_marker(user_id=user_id, key=key), 1, timeout=int(settings.IDEMPOTENCY_TTL.total_seconds()))
+
+
+def may_replay(*, user, key: str | None) -> bool:
+    """Whether this request could be a retry of a completed one, as far as the cache knows.
+
+    For answers given from memory before the database is asked (a sold-out product): a retry of a
+    completed request must get its first response again, not a refusal. A cache that forgot the
+    key (flushed) makes a retry answered from memory; the database still never repeats the work.
+    """
+    if key is None or not user.is_authenticated:
+        return False
+    return cache.get(_completed_marker(user_id=user.pk, key=key)) is not None
 
 
 def _stored_response(*, user, key: str, fingerprint: str) -> StoredResponse | None:

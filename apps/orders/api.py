@@ -5,8 +5,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.cart.api import id_field, quantity_field
+from apps.catalog import stock_gate
 from apps.core.api import CurrencyField
-from apps.core.idempotency import idempotent
+from apps.core.idempotency import HEADER, idempotent, may_replay
 from apps.core.pagination import PAGE_QUERY_PARAMETERS, PageNumberPagination
 from apps.core.schema import error_responses
 from apps.orders import selectors, services
@@ -120,11 +121,21 @@ class OrderListCreateApi(APIView):
             ),
         },
     )
-    @idempotent
     def post(self, request):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         fields = data.validated_data
+        lines = fields.get("items")
+        if lines and not may_replay(user=request.user, key=request.headers.get(HEADER)):
+            # A sold-out product is refused from memory, before any transaction (apps.catalog.stock_gate).
+            requested: dict[int, int] = {}
+            for line in lines:
+                requested[line["product_id"]] = requested.get(line["product_id"], 0) + line["quantity"]
+            stock_gate.refuse_sold_out(requested, requested=requested)
+        return self._create(request, fields)
+
+    @idempotent
+    def _create(self, request, fields):
         lines = fields.get("items")
         order = services.place_order(
             user=request.user,

@@ -44,3 +44,6 @@ IDEMPOTENCY_TTL = timedelta(hours=env.int("IDEMPOTENCY_TTL_HOURS", default=24))
 ORDER_MAX_LINE_QUANTITY = env.int("ORDER_MAX_LINE_QUANTITY", default=1000)
 ORDER_MAX_LINES = env.int("ORDER_MAX_LINES", default=100)
 ORDER_LOCK_RETRIES = env.int("ORDER_LOCK_RETRIES", default=5)
+# Sold-out products answered from Redis (apps.catalog.stock_gate); a mark lapses after this long.
+STOCK_GATE = env.bool("STOCK_GATE", default=True)
+STOCK_GATE_TTL_SECONDS = env.float("STOCK_GATE_TTL_SECONDS", default=60.0)
