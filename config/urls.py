@@ -1,14 +1,16 @@
+from csp.constants import SELF, UNSAFE_INLINE
 from csp.decorators import csp_update
 from django.apps import apps
+from django.conf import settings
+from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from apps.core.health import healthz, livez
 from apps.core.metrics_access import metrics
 
-# Swagger UI's script, styles and images come from its CDN (drf-spectacular's SWAGGER_UI_DIST).
-SWAGGER_UI_SOURCES = {directive: ["https://cdn.jsdelivr.net"] for directive in ("script-src", "style-src", "img-src")}
+REDOC_SOURCES = {"style-src": [UNSAFE_INLINE], "worker-src": [SELF, "blob:"]}
 
 api_v1 = [
     path("", include("apps.accounts.api_urls")),
@@ -20,7 +22,11 @@ api_v1 = [
     path("", include("apps.orders.api_urls")),
     path("", include("apps.payments.api_urls")),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
-    path("docs", csp_update(SWAGGER_UI_SOURCES)(SpectacularSwaggerSplitView.as_view(url_name="api:schema")), name="docs"),
+    # Swagger UI and ReDoc are this site's static files (drf-spectacular-sidecar): no CDN, work offline.
+    path("docs", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    # ReDoc builds its styles at run time (styled-components) and searches in a worker made from a blob:
+    # this one page allows inline styles and blob workers, never inline scripts.
+    path("redoc", csp_update(REDOC_SOURCES)(SpectacularRedocView.as_view(url_name="api:schema")), name="redoc"),
 ]
 
 urlpatterns = [
@@ -38,6 +44,9 @@ urlpatterns = [
     path("rankings/", include("apps.rankings.urls")),
     path("", include("apps.storefront.urls")),
 ]
+
+# Uploaded pictures: served by Django with DEBUG on (`make run`), by nginx from the media volume otherwise.
+urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
 # Development only: the app is installed by local (and test) settings, never by production.
 if apps.is_installed("apps.devtools"):

@@ -27,7 +27,7 @@ METRICS_TOKEN = env("METRICS_TOKEN", default="")
 METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
 
 # Content-Security-Policy (django-csp): scripts, styles and everything else from this site only, no
-# inline code. The API docs page adds the CDN its Swagger UI comes from (config/urls.py).
+# inline code. The API docs (Swagger UI and ReDoc) are static files of this site too (drf-spectacular-sidecar).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
