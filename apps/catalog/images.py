@@ -89,7 +89,7 @@ def _open_upload(upload) -> Image.Image:
 def _webp(image: Image.Image, size: tuple[int, int]) -> ContentFile:
     resized = image if image.size == size else image.resize(size, Image.Resampling.LANCZOS)
     buffer = io.BytesIO()
-    resized.save(buffer, "WEBP", quality=WEBP_QUALITY, method=6)
+    resized.save(buffer, "WEBP", quality=WEBP_QUALITY)
     return ContentFile(buffer.getvalue())
 
 

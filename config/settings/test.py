@@ -9,7 +9,7 @@ os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 from config.settings.components.email import email_settings  # noqa: E402
 
 from .base import *  # noqa: E402,F403
-from .base import DATABASES, INSTALLED_APPS, env  # noqa: E402
+from .base import BASE_DIR, DATABASES, INSTALLED_APPS, env  # noqa: E402
 
 INSTALLED_APPS = [*INSTALLED_APPS, "apps.devtools"]  # as local settings do; never in production
 
@@ -24,3 +24,5 @@ PG_SECRET = "test-pg-secret"
 PG_URL = env("PG_URL", default="http://127.0.0.1:8001")
 # Mail stays in memory (pytest-django does the same in-process); a test with a mail server sets EMAIL_URL.
 globals().update(email_settings(env("EMAIL_URL", default="memorymail://")))
+# Uploaded pictures written by tests (seed_demo, admin uploads) stay out of the development media folder.
+MEDIA_ROOT = env("MEDIA_ROOT", default=str(BASE_DIR / "var" / "test-media"))

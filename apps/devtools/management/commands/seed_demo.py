@@ -6,16 +6,20 @@ they are. Everything is created through the services, like any other change; the
 through the user manager, as `createsuperuser` does (no service creates staff, and signup's
 password rules would refuse the documented demo passwords).
 Each kind of data has its own small function; add new ones to `handle`.
+Demo products get pictures drawn by apps.devtools.product_art (never downloaded), stored like an
+upload in the admin, once: a product that already has a picture or an image URL keeps it.
 """
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from apps.catalog.images import set_product_image
 from apps.catalog.models import Category, Product
 from apps.catalog.services import create_category, create_product
 from apps.coupons.models import Coupon
 from apps.coupons.services import create_coupon
+from apps.devtools.product_art import product_picture_file
 from apps.wallets.models import WalletTransaction
 from apps.wallets.services import charge_wallet
 
@@ -104,10 +108,12 @@ class Command(BaseCommand):
             users = seed_users()
             campaigns_created = seed_campaigns()
         funded = seed_shopper_wallet()
+        pictures = seed_pictures()
         self.stdout.write(
             f"Demo catalog: {Category.objects.count()} categories, {Product.objects.count()} products "
             f"({categories_created} categories and {products_created} products added now)."
         )
+        self.stdout.write(f"Product pictures: {pictures} drawn now.")
         self.stdout.write(f"Coupon campaigns: {campaigns_created} added now; shopper's wallet {'funded' if funded else 'already funded'}.")
         for email, password, role, created in users:
             state = "created" if created else "already there; password unchanged if you changed it"
@@ -128,6 +134,18 @@ def seed_catalog() -> tuple[int, int]:
                 create_product(sku=sku, name=product_name, price=price, stock=stock, description=description, category_id=category.pk)
                 products_created += 1
     return categories_created, products_created
+
+
+def seed_pictures() -> int:
+    """A drawn picture for every demo product that has none (files first, then one short transaction each)."""
+    drawn = 0
+    for slug, (_name, sku_prefix, _products) in CATALOG.items():
+        bare = Product.objects.filter(sku__startswith=f"{sku_prefix}-", image="", image_url="").order_by("sku")
+        for product in bare:
+            picture = product_picture_file(name=product.name, sku=product.sku, category_slug=slug)
+            set_product_image(product_id=product.pk, upload=picture, base_name=product.name)
+            drawn += 1
+    return drawn
 
 
 def seed_users() -> list[tuple[str, str, str, bool]]:
