@@ -3,13 +3,15 @@
 from django.conf import settings
 
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
+# The typographic minus sign (U+2212), not a hyphen: "−$5.00".
+MINUS = "\u2212"
 
 
 def format_money(amount: int | None, currency: str | None = None) -> str:
     if amount is None:
         return ""
     currency = currency or settings.CURRENCY
-    sign = "-" if amount < 0 else ""
+    sign = MINUS if amount < 0 else ""
     major, minor = divmod(abs(int(amount)), 100)
     symbol = _SYMBOLS.get(currency)
     number = f"{major:,}.{minor:02d}"
