@@ -25,7 +25,7 @@ from tests.nodes.cluster import node_environment
 
 BURST = 10
 BURSTS = 4
-OUTAGE_SECONDS = 8
+OUTAGE_SECONDS = 5
 # With the broker gone a request makes one publish attempt with a short timeout, then answers.
 SLOWEST_ORDER_SECONDS = 5
 

@@ -39,7 +39,9 @@ def _latency(attempts) -> str:
 
 
 @pytest.mark.xfail(
-    strict=True, reason="hardening issue defect 4: with Redis down, throttles and cached reads answer 500 instead of falling back to the database"
+    strict=True,
+    reason="hardening issue defect 4: with Redis down, the cached product read (GET /api/v1/products/{id}) answers 500 instead of "
+    "falling through to the database",
 )
 @pytest.mark.django_db(transaction=True)
 def test_redis_stopped_during_coupon_rush_and_checkouts(collected_static, nodes, redis_server, data_platform, fault_report):
