@@ -14,6 +14,7 @@ process's log and a dump of the test database, that is where a card number must 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import threading
 import time
@@ -259,7 +260,13 @@ def all_events_relayed(receiver: EventReceiver, *, timeout: float = 20) -> None:
 def database_dump() -> str:
     """mysqldump of the test database: every column of every table, as text."""
     db = connection.settings_dict
-    command = ["mysqldump", "--skip-comments", f"--host={db['HOST'] or '127.0.0.1'}", f"--port={db['PORT'] or 3306}", f"--user={db['USER'] or 'root'}"]
+    command = [
+        shutil.which("mariadb-dump") or "mysqldump",
+        "--skip-comments",
+        f"--host={db['HOST'] or '127.0.0.1'}",
+        f"--port={db['PORT'] or 3306}",
+        f"--user={db['USER'] or 'root'}",
+    ]
     if db["PASSWORD"]:
         command.append(f"--password={db['PASSWORD']}")
     result = subprocess.run([*command, db["NAME"]], capture_output=True, text=True, timeout=60, check=False)
