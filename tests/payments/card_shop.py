@@ -41,7 +41,8 @@ DECLINED = "4000-0000-0000-0002"  # card_declined
 NO_FUNDS = "4000 0000 0000 9995"  # insufficient_funds
 SILENT = "4000000000000341"  # approved, but the callback is never sent
 NEVER = "4000000000000259"  # stays pending forever
-TEST_CARDS = (APPROVED, DECLINED, NO_FUNDS, SILENT, NEVER)
+NOT_LUHN = "4242 4242 4242 4241"  # refused by the shop itself
+CARD_NUMBERS = (APPROVED, DECLINED, NO_FUNDS, SILENT, NEVER, NOT_LUHN)
 
 PAYMENT_TIMEOUT_SECONDS = 15
 PG_BREAKER_OPEN_SECONDS = 2
@@ -274,7 +275,7 @@ def database_dump() -> str:
     return result.stdout
 
 
-def assert_no_card_number(*texts: tuple[str, str], numbers=TEST_CARDS) -> None:
+def assert_no_card_number(*texts: tuple[str, str], numbers=CARD_NUMBERS) -> None:
     """No full card number, as typed or as digits, in any of the (where, text) pairs."""
     for where, text in texts:
         for number in numbers:

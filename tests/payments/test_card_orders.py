@@ -43,6 +43,7 @@ from tests.payments.card_shop import (
     DECLINED,
     NEVER,
     NO_FUNDS,
+    NOT_LUHN,
     PAYMENT_TIMEOUT_SECONDS,
     SILENT,
     CardShop,
@@ -155,6 +156,10 @@ def simulator_delivered_callback(shop, key: str) -> bool:
 def test_each_outcome_ends_in_its_statuses_with_its_events_stock_coupon_and_wallet(shop, paid_times, no_card_number_anywhere):
     cases = {"approved": APPROVED, "declined": DECLINED, "no_funds": NO_FUNDS, "lost_callback": SILENT, "never_answered": NEVER}
     placed = {}
+    user, token, product, coupon = card_buyer()
+    refused = shop.http.place_card_order(token, product.pk, card=NOT_LUHN, user_coupon_id=coupon.pk)
+    assert (refused.status_code, refused.json()["error"]["code"], list(refused.json()["error"]["details"])) == (400, "VALIDATION_ERROR", ["card"])
+    assert not Order.objects.exists() and stock(product) == 5 and coupon_state(coupon) == ("available", None)
     for name, card in cases.items():
         user, token, product, coupon = card_buyer()
         response = shop.http.place_card_order(token, product.pk, card=card, quantity=2, user_coupon_id=coupon.pk, key=f"outcome-{name}")
