@@ -164,14 +164,18 @@ def _handle_one(consumer: Consumer, event: OutboxEvent, report: ConsumerReport, 
         report.skipped += 1
 
 
+class _AlreadyRecorded(Exception):
+    """Another run recorded this (consumer, event) first: its effect stands, ours is rolled back."""
+
+
 def _handle_in_transaction(consumer: Consumer, event: OutboxEvent, retry_of: ConsumedEvent | None) -> bool:
     try:
         with transaction.atomic():
             if not _take(consumer, event, retry_of, status=ConsumedEvent.Status.DONE):
                 return False
-            consumer.handle(event)
-    except IntegrityError:
-        return False  # another run recorded it first: its effect stands, ours rolled back
+            consumer.handle(event)  # its own IntegrityError is a failure like any other, never "already handled"
+    except _AlreadyRecorded:
+        return False
     return True
 
 
@@ -181,7 +185,7 @@ def _handle_between_claim_and_record(consumer: Consumer, event: OutboxEvent, ret
         with transaction.atomic():
             if not _take(consumer, event, retry_of, status=ConsumedEvent.Status.CLAIMED, next_attempt_at=lease):
                 return False
-    except IntegrityError:
+    except _AlreadyRecorded:
         return False
     consumer.handle(event)
     ConsumedEvent.objects.filter(consumer=consumer.name, event_id=event.pk, status=ConsumedEvent.Status.CLAIMED).update(
@@ -193,7 +197,10 @@ def _handle_between_claim_and_record(consumer: Consumer, event: OutboxEvent, ret
 def _take(consumer: Consumer, event: OutboxEvent, retry_of: ConsumedEvent | None, *, status: str, next_attempt_at=None) -> bool:
     """Insert the (consumer, event) row, or move a retried one on from the state it was read in; False when someone else did."""
     if retry_of is None:
-        ConsumedEvent.objects.create(consumer=consumer.name, event_id=event.pk, status=status, next_attempt_at=next_attempt_at)
+        try:
+            ConsumedEvent.objects.create(consumer=consumer.name, event_id=event.pk, status=status, next_attempt_at=next_attempt_at)
+        except IntegrityError as exc:
+            raise _AlreadyRecorded() from exc
         return True
     return bool(
         ConsumedEvent.objects.filter(pk=retry_of.pk, status=retry_of.status, next_attempt_at=retry_of.next_attempt_at).update(

@@ -212,3 +212,25 @@ def test_a_worker_killed_mid_batch_loses_and_repeats_nothing_when_restarted(reco
     assert second.returncode == 0, err
 
     assert handled_counts() == {event.event_id: 1 for event in events}
+
+
+def test_an_integrity_error_of_the_handler_is_a_failure_not_a_handled_event(recorder):
+    events = publish_many(2)
+    fails = {"left": 1}
+
+    def duplicate_once(event):
+        if event.pk == events[0].pk and fails["left"]:
+            fails["left"] -= 1
+            record(event)
+            DevReceivedEvent.objects.create(id=DevReceivedEvent.objects.get(event_id=event.event_id).pk, event_id=event.event_id, type="x")
+        record(event)
+
+    consumers.register(consumers.Consumer(name=NAME, event_types=recorder.event_types, handle=duplicate_once))
+    report = consumers.run(NAME)
+    assert (report.handled, report.failed) == (1, 1)
+    assert ConsumedEvent.objects.get(consumer=NAME, event=events[0]).status == "failed"
+
+    ConsumedEvent.objects.filter(consumer=NAME, event=events[0]).update(next_attempt_at=timezone.now())
+    consumers.run(NAME)
+
+    assert handled_counts() == {event.event_id: 1 for event in events}
