@@ -1,8 +1,9 @@
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.forms import AdminPasswordChangeForm, AdminUserCreationForm, UserChangeForm
 
+from apps.accounts import services
 from apps.accounts.models import User
 
 
@@ -22,10 +23,21 @@ class UserChangeAdminForm(UserChangeForm):
         field_classes = {"email": forms.EmailField}
 
 
+class PasswordChangeAdminForm(AdminPasswordChangeForm):
+    """Saves through services.change_password, which also revokes the user's API token."""
+
+    def save(self, commit=True):
+        if not commit:
+            return super().save(commit=False)
+        usable = self.cleaned_data.get("set_usable_password", True)
+        return services.change_password(user=self.user, password=self.cleaned_data["password1"] if usable else None)
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     add_form = UserCreationAdminForm
     form = UserChangeAdminForm
+    change_password_form = PasswordChangeAdminForm
     ordering = ["email"]
     list_display = ["email", "name", "is_staff", "is_active", "date_joined", "last_login"]
     list_filter = ["is_staff", "is_superuser", "is_active"]
@@ -40,3 +52,8 @@ class UserAdmin(DjangoUserAdmin):
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("email", "name", "usable_password", "password1", "password2")}),
     )
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change:
+            services.user_changed(user=obj)
