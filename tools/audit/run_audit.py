@@ -30,6 +30,7 @@ LIGHTHOUSE = AUDIT_DIR / "node_modules" / ".bin" / "lighthouse"
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
 CHROME_FLAGS = "--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run"
 RUNS_WHEN_BELOW = 3
+ATTEMPTS = 3
 
 
 def free_port() -> int:
@@ -86,8 +87,13 @@ def lighthouse(url: str, *, report: Path, cookie: str | None) -> dict[str, int]:
     ]
     if cookie:
         command.append(f"--extra-headers={json.dumps({'Cookie': cookie})}")
-    subprocess.run(command, check=True, env={**os.environ, "CHROME_PATH": os.environ.get("CHROME_PATH", "/usr/bin/chromium")})
-    return scores(json.loads(report.read_text()))
+    env = {**os.environ, "CHROME_PATH": os.environ.get("CHROME_PATH", "/usr/bin/chromium")}
+    # Lighthouse sometimes loses the trace of a load on a busy machine (NO_NAVSTART): run it again.
+    for attempt in range(1, ATTEMPTS + 1):
+        if subprocess.run(command, env=env).returncode == 0:
+            return scores(json.loads(report.read_text()))
+        print(f"Lighthouse failed on {url} (attempt {attempt} of {ATTEMPTS})", file=sys.stderr)
+    raise SystemExit(f"Lighthouse could not audit {url}")
 
 
 def scores(report: dict) -> dict[str, int]:
