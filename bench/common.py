@@ -113,7 +113,7 @@ def server_cpu_seconds(base_url: str) -> float:
     return total
 
 
-def _port_open(port: int) -> bool:
+def port_open(port: int) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
@@ -121,7 +121,7 @@ def _port_open(port: int) -> bool:
 @contextmanager
 def gunicorn(env: dict[str, str], *, port: int, workers: int, log_path: Path) -> Iterator[str]:
     """Run gunicorn (config/gunicorn.py) on 127.0.0.1:port until the block ends; yields the base URL."""
-    if _port_open(port):
+    if port_open(port):
         raise RuntimeError(f"port {port} is already in use")
     run_env = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": str(workers)}
     with open(log_path, "w") as log:

@@ -1,12 +1,17 @@
 """Background work a bench runs by hand inside Django (through bench/call.py): the outbox relay and
-the rankings consumer, timed, and the counters a bench reads between its phases."""
+the rankings consumer, timed, the counters a bench reads between its phases, and the shopping that
+sets a scene (buying a product's last units)."""
 
 from __future__ import annotations
 
 import time
 
+from django.conf import settings
 from django.core.cache import cache
+from rest_framework.authtoken.models import Token
 
+from apps.catalog.models import Product
+from apps.orders.services import OrderLine, place_order
 from apps.outbox import consumers
 from apps.outbox.models import OutboxEvent
 from apps.outbox.relay import relay_due_events
@@ -46,3 +51,15 @@ def consume_rankings() -> dict:
 def wallet_conflicts_retried() -> int:
     """Wallet version conflicts retried so far, by every process (the counter /metrics reports)."""
     return int(cache.get(WALLET_CONFLICTS_KEY) or 0)
+
+
+def sell_out(*, product_id: int, token: str) -> dict:
+    """The shopper of API token `token` buys what is left of the product, through the order service (wallet orders of at most
+    ORDER_MAX_LINE_QUANTITY units): the product ends at 0 stock and the sold-out gate is told, as after any sale."""
+    user = Token.objects.select_related("user").get(key=token).user
+    orders = units = 0
+    while (left := Product.objects.get(pk=product_id).stock) > 0:
+        quantity = min(left, settings.ORDER_MAX_LINE_QUANTITY)
+        place_order(user=user, lines=[OrderLine(product_id=product_id, quantity=quantity)])
+        orders, units = orders + 1, units + quantity
+    return {"orders": orders, "units": units}

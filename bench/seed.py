@@ -54,7 +54,8 @@ def fund_wallets(*, prefix: str, amount: int) -> int:
 
 
 def seed_products(*, products: int, categories: int, stock: int, hot_stock: int) -> dict:
-    """`products` products of `stock` each over `categories` categories, plus one hot product with `hot_stock`."""
+    """`products` products of `stock` each over `categories` categories, plus one hot product with `hot_stock` and a
+    marker product of `stock` that only the popular-products lag probe buys (so its count moves only with the probe)."""
     rng = random.Random(7)
     created = Category.objects.bulk_create([Category(name=f"Bench {i}", slug=f"bench-{i}") for i in range(1, categories + 1)])
     Product.objects.bulk_create(
@@ -73,8 +74,9 @@ def seed_products(*, products: int, categories: int, stock: int, hot_stock: int)
         batch_size=BULK_BATCH,
     )
     hot = Product.objects.create(sku="BENCH-HOT", name="Hot deal", slug="hot-deal", price=999, stock=hot_stock, category=created[0])
-    product_ids = list(Product.objects.exclude(pk=hot.pk).order_by("pk").values_list("pk", flat=True))
-    return {"product_ids": product_ids, "hot_product_id": hot.pk}
+    marker = Product.objects.create(sku="BENCH-MARKER", name="Marker", slug="bench-marker", price=100, stock=stock, category=created[0])
+    product_ids = list(Product.objects.exclude(pk__in=(hot.pk, marker.pk)).order_by("pk").values_list("pk", flat=True))
+    return {"product_ids": product_ids, "hot_product_id": hot.pk, "marker_product_id": marker.pk}
 
 
 def seed_shop(*, shopper_prefix: str, wallet_funds: int, products: int, categories: int, stock: int, hot_stock: int, coupons: int = 0) -> dict:

@@ -1,8 +1,8 @@
 -- wrk script for bench/run.py: one scenario per run, chosen by the BENCH_SCENARIO environment variable.
 --
---   BENCH_SCENARIO  floor | list | detail | popular | coupon | charge | spread | hot
+--   BENCH_SCENARIO  floor | list | detail | popular | coupon | charge | spread | hot | soldout | card
 --   BENCH_DATA      a Lua file returning {tokens = {...}, product_ids = {...}, hot_ids = {...},
---                   coupon_id = n, hot_product_id = n}, written by run.py after seeding
+--                   coupon_id = n, hot_product_id = n, card_number = "..."}, written by run.py after seeding
 --   BENCH_NONCE     makes this run's Idempotency-Keys unique
 --   BENCH_OUT       where done() writes its JSON report
 --
@@ -86,7 +86,16 @@ local builders = {
         local body = string.format('{"items": [{"product_id": %d, "quantity": 1}]}', data.hot_product_id)
         return wrk.format("POST", "/api/v1/orders", auth_headers(), body)
     end,
+    card = function()
+        local body = string.format(
+            '{"items": [{"product_id": %d, "quantity": 1}], "payment_method": "card", "card": {"number": "%s"}}',
+            pick(product_ids), data.card_number
+        )
+        return wrk.format("POST", "/api/v1/orders", auth_headers(), body)
+    end,
 }
+-- The hot product once sold out: the same requests as checkout-hot.
+builders.soldout = builders.hot
 
 request = builders[scenario]
 if request == nil then
