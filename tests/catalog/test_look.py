@@ -35,13 +35,13 @@ def test_header_has_a_details_menu_for_phones_and_a_cart_icon_with_the_count(sho
     menu = re.search(r'<details class="site-menu">(.*?)</details>', html, re.S).group(1)
     assert "<summary" in menu and 'href="/orders/"' in menu and "Log out" in menu
     cart = re.search(r'<a class="cart-link" href="/cart/" aria-label="([^"]+)">(.*?)</a>', html, re.S)
-    assert cart.group(1) == "Cart, 3 items" and '<span class="badge" aria-hidden="true">3</span>' in cart.group(2)
+    assert cart.group(1) == "3 items in cart" and '<span class="badge" aria-hidden="true">3</span>' in cart.group(2)
     assert "<script" not in html.replace('<script type="application/ld+json">', ""), "every page works without JavaScript"
 
 
 def test_header_for_a_visitor_offers_log_in_and_an_empty_cart(client):
     html = client.get("/").content.decode()
-    assert 'aria-label="Cart, 0 items"' in html and 'class="badge"' not in html
+    assert 'aria-label="0 items in cart"' in html and 'class="badge"' not in html
     assert html.count('href="/accounts/login/"') == 2  # the wide-screen nav and the phone menu
 
 

@@ -30,7 +30,7 @@ def when(value):
         return ""
     value = _local(value)
     text = f"{format_date(value, DAY_FORMAT)}, {format_date(value, TIME_FORMAT)}"
-    return format_html('<time datetime="{}">{}</time>', value.isoformat(), text)
+    return format_html('<time datetime="{}">{}</time>', value.replace(microsecond=0).isoformat(), text)
 
 
 @register.filter(name="day")
