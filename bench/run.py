@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/run.py [--seconds 10] [--floor-seconds 5] [--connections 32] [--only coupon,charge]
 
-What it does, in four to five minutes (scenarios past --budget, 570 s by default, are skipped):
+What it does, in four to five minutes on a quiet machine (scenarios past --budget, 840 s by default, are skipped):
 1. re-creates the bench database (BENCH_DATABASE, default bench_run) and empties its Redis dbs
    (BENCH_REDIS_DB and the next one, the Celery broker), migrates, and seeds (bench/seed.py): 2,000
    shoppers with API tokens and wallets funded through the wallet service, 1,000 products, one hot
@@ -111,7 +111,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--worker-concurrency", type=int, default=4, help="Celery worker processes (docker compose runs 4)")
     parser.add_argument("--lock-threads", type=int, default=8, help="threads buying the hot product while its lock is timed")
     parser.add_argument("--lock-orders", type=int, default=25, help="orders per thread while the hot product's lock is timed")
-    parser.add_argument("--budget", type=float, default=570.0, help="seconds after which remaining scenarios are skipped")
+    parser.add_argument("--budget", type=float, default=840.0, help="seconds after which remaining scenarios are skipped")
     parser.add_argument("--database", default=os.environ.get("BENCH_DATABASE", "bench_run"))
     parser.add_argument("--redis-db", type=int, default=int(os.environ.get("BENCH_REDIS_DB", "8")), help="cache db; the broker uses the next")
     parser.add_argument("--output", type=Path, default=RESULTS / "latest.md")

@@ -15,8 +15,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from apps.catalog.models import Product
-from apps.coupons.models import Coupon
 from apps.core.models import IdempotencyKey
+from apps.coupons.models import Coupon
 from apps.orders import services as order_services
 from apps.orders.models import Order
 from apps.outbox.models import OutboxEvent
