@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from apps.core.money import format_money
+
 
 class Wallet(models.Model):
     """A user's stored value. Changed only through apps.wallets.services (version-guarded UPDATE)."""
@@ -41,4 +43,4 @@ class WalletTransaction(models.Model):
         indexes = [models.Index(fields=["wallet", "-created_at", "-id"], name="wallet_txn_history")]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.amount}"
+        return f"{self.get_kind_display()} {format_money(self.amount)}"

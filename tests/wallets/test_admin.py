@@ -53,7 +53,7 @@ def test_adjusting_goes_through_the_service(admin_client, wallet):
     response = admin_client.post(adjust_url(wallet), {"amount": "-12.50", "note": "damaged parcel refund reversed"}, follow=True)
 
     assert response.status_code == 200
-    assert "Adjusted by -$12.50; the balance is now $37.50." in response.content.decode()
+    assert "Adjusted by \u2212$12.50; the balance is now $37.50." in response.content.decode()
     wallet.refresh_from_db()
     assert (wallet.balance, wallet.version) == (3750, 2)
     txn = WalletTransaction.objects.get(kind="adjustment")
