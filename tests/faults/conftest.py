@@ -107,16 +107,38 @@ def redis_server(tmp_path):
     server.stop()
 
 
+class DataPlatform:
+    """The data platform's stand-in (tests/receiver.py) behind a link the test cuts, restores or slows."""
+
+    def __init__(self):
+        self.receiver = EventReceiver(secret=settings.DATA_PLATFORM_SECRET)
+        self.link = FaultyLink(upstream_port=self.receiver.server.server_port)
+        self.url = f"http://127.0.0.1:{self.link.port}/events"
+
+    def down(self) -> None:
+        self.link.down()
+
+    def up(self) -> None:
+        self.link.up()
+
+    @property
+    def latency(self) -> float:
+        return self.link.latency
+
+    @latency.setter
+    def latency(self, seconds: float) -> None:
+        self.link.latency = seconds
+
+    def close(self) -> None:
+        self.link.close()
+        self.receiver.close()
+
+
 @pytest.fixture
 def data_platform():
-    """The data platform's stand-in behind a link the test can cut: `.receiver`, `.link`, `.url`."""
-    receiver = EventReceiver(secret=settings.DATA_PLATFORM_SECRET)
-    link = FaultyLink(upstream_port=receiver.server.server_port)
-    link.receiver = receiver
-    link.url = f"http://127.0.0.1:{link.port}/events"
-    yield link
-    link.close()
-    receiver.close()
+    platform = DataPlatform()
+    yield platform
+    platform.close()
 
 
 @pytest.fixture

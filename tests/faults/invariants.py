@@ -70,7 +70,7 @@ def assert_shop_invariants(*, initial_stock: dict[int, int], receiver: EventRece
     # Idempotency: every order was placed under exactly one key, and no key holds two orders.
     keyed = Counter(
         body["id"]
-        for status, body in IdempotencyKey.objects.filter(response_status=201).values_list("response_status", "response_body")
+        for body in IdempotencyKey.objects.filter(response_status=201).values_list("response_body", flat=True)
         if isinstance(body, dict) and "items" in body
     )
     orders = set(Order.objects.values_list("pk", flat=True))

@@ -82,7 +82,7 @@ def test_broker_dropped_under_a_live_worker(nodes, redis_server, broker, data_pl
     hold_a_scheduled_task()
     assert wait_for_outbox_to_settle(timeout=30), nodes.logs()  # the funding events
     # First drop: the worker busy relaying a burst's events to a slow platform (a task in progress).
-    data_platform.latency = 0.05  # about 0.1 s per event
+    data_platform.latency = 0.2  # about 0.4 s per event: relaying the burst's 20 events outlasts the burst
     burst(0)
     assert wait_until(lambda: len(data_platform.receiver.deliveries) > len(buyers), timeout=10, interval=0.02)
     busy = len(data_platform.receiver.deliveries) < len(buyers) + 2 * BURST  # the funding events, then the burst's

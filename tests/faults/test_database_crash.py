@@ -51,12 +51,12 @@ def test_mariadb_killed_and_restarted_during_checkouts(own_database, nodes, redi
             settled_count["n"] += 1
         return final
 
+    finals: list = []
     clients = threading.Thread(
         target=lambda: finals.extend(
             run_clients([lambda session, n=n, token=token: checkout(session, n, token) for n, (_, token) in enumerate(buyers)], threads=8)
         )
     )
-    finals: list = []
     clients.start()
     assert wait_until(lambda: settled_count["n"] >= KILL_AFTER_SETTLED, timeout=60, interval=0.02), nodes.logs()
     killed_at = time.monotonic()
