@@ -29,6 +29,16 @@ def browser(width: int, height: int) -> webdriver.Chrome:
     return driver
 
 
+def settle(driver: webdriver.Chrome) -> None:
+    """Wait (up to 10 s) until the pictures in view are loaded and decoded."""
+    driver.set_script_timeout(10)
+    driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "Promise.all([...document.images].filter(i => i.loading !== 'lazy' || i.getBoundingClientRect().top < innerHeight)"
+        ".map(i => i.decode().catch(() => null))).then(() => done());"
+    )
+
+
 def main(base_url: str, session_key: str, prefix: str, menu: bool) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     for label, (width, height) in {"": (1280, 900), "phone-": (390, 844)}.items():
@@ -38,9 +48,11 @@ def main(base_url: str, session_key: str, prefix: str, menu: bool) -> None:
             driver.add_cookie({"name": "sessionid", "value": session_key, "path": "/"})
             for name, path in PAGES.items():
                 driver.get(base_url + path)
+                settle(driver)
                 driver.save_screenshot(str(OUT / f"{prefix}-{label}{name}.png"))
             if label and menu:
                 driver.get(base_url + "/")
+                settle(driver)
                 driver.find_element(By.CSS_SELECTOR, ".site-menu summary").click()
                 driver.save_screenshot(str(OUT / f"{prefix}-phone-menu-open.png"))
         finally:
