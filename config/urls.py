@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
+from apps.accounts.views import account
 from apps.core.health import healthz, livez
 from apps.core.metrics_access import metrics
 
@@ -36,6 +37,7 @@ urlpatterns = [
     path("livez", livez, name="livez"),
     path("metrics", metrics, name="prometheus-django-metrics"),
     path("accounts/", include("apps.accounts.urls")),
+    path("account/", account, name="account"),
     path("products/", include("apps.catalog.urls")),
     path("cart/", include("apps.cart.urls")),
     path("", include("apps.orders.urls")),

@@ -40,6 +40,12 @@ class SignupRateThrottle(ClientAddressPostThrottle):
     scope = "signup"
 
 
+class PasswordResetRateThrottle(ClientAddressPostThrottle):
+    """Requests for a reset mail (THROTTLE_PASSWORD_RESET): each one sends mail to someone's inbox."""
+
+    scope = "password_reset"
+
+
 def seconds_to_wait(throttle_class: type[ClientAddressPostThrottle], request) -> int | None:
     """For the pages: None when the POST may go ahead, else whole seconds to wait (at least 1)."""
     throttle = throttle_class()

@@ -20,6 +20,7 @@ REST_FRAMEWORK = {
         "wallet_charge": env("THROTTLE_WALLET_CHARGE", default="600/min"),
         "login": env("THROTTLE_LOGIN", default="10/min"),
         "signup": env("THROTTLE_SIGNUP", default="20/hour"),
+        "password_reset": env("THROTTLE_PASSWORD_RESET", default="10/hour"),
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "NUM_PROXIES": NUM_PROXIES,
