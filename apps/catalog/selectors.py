@@ -13,6 +13,7 @@ back with a value no earlier copy was stored under.
 
 import hashlib
 import json
+import logging
 import math
 import time
 from collections.abc import Iterable, Mapping
@@ -23,6 +24,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import QuerySet
 from django_redis import get_redis_connection
+from redis.exceptions import RedisError
 
 from apps.catalog.filters import ProductFilter, StorefrontProductFilter
 from apps.catalog.models import Category, Product
@@ -31,6 +33,8 @@ from apps.core.errors import NotFound, ValidationError
 GENERATION_KEY = "catalog:gen"
 VERSION_TTL = 24 * 60 * 60
 SLUG_MAX_LENGTH = Product._meta.get_field("slug").max_length
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -119,8 +123,13 @@ def _current_copy(product_id: int) -> tuple[str, Product | None]:
     if settings.CACHES["default"]["BACKEND"] != "django_redis.cache.RedisCache":
         key = _product_key(product_id)
         return key, cache.get(key)
-    read = get_redis_connection("default").register_script(_READ_CURRENT_COPY)
-    version, copy = [*read(keys=[cache.make_key(_version_key(product_id))], args=[cache.make_key(f"catalog:product:{product_id}:")]), None][:2]
+    try:
+        read = get_redis_connection("default").register_script(_READ_CURRENT_COPY)
+        version, copy = [*read(keys=[cache.make_key(_version_key(product_id))], args=[cache.make_key(f"catalog:product:{product_id}:")]), None][:2]
+    except RedisError:
+        # Redis is down: read the database (the cache's own calls ignore the outage the same way).
+        logger.warning("product cache unreachable: reading product %s from the database", product_id, exc_info=True)
+        return _product_key(product_id), None
     return _product_key(product_id, int(version)), (None if copy is None else cache.client.decode(copy))
 
 

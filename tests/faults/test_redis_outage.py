@@ -38,11 +38,6 @@ def _latency(attempts) -> str:
     return f"{max((a.ended - a.started for a in attempts), default=0):.2f} s"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hardening issue defect 4: with Redis down, the cached product read (GET /api/v1/products/{id}) answers 500 instead of "
-    "falling through to the database",
-)
 @pytest.mark.django_db(transaction=True)
 def test_redis_stopped_during_coupon_rush_and_checkouts(collected_static, nodes, redis_server, data_platform, fault_report):
     coupon = CouponFactory(total_quantity=COUPONS)
