@@ -127,9 +127,11 @@ def test_pages_never_show_or_change_another_users_things(alice, mallory_pages):
 
 def test_anonymous_visitors_are_sent_to_log_in_and_change_nothing(alice, client, api_client):
     before = _snapshot(alice)
-    for path in ("/cart/", "/checkout/", "/orders/", f"/orders/{alice['order'].pk}/", "/wallet/", "/coupons/mine/"):
+    for path in ("/checkout/", "/orders/", f"/orders/{alice['order'].pk}/", "/wallet/", "/coupons/mine/"):
         response = client.get(path)
         assert response.status_code == 302 and response["Location"].startswith("/accounts/login/"), path
+    # A visitor's /cart/ is their own session cart, never anyone's saved one.
+    assert "Your cart is empty" in client.get("/cart/").content.decode()
     for method, path in (
         ("get", "/api/v1/cart"),
         ("get", "/api/v1/orders"),

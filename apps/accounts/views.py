@@ -25,6 +25,7 @@ from apps.accounts.throttles import (
     refused_form,
     seconds_to_wait,
 )
+from apps.cart import session as guest_cart
 from apps.core.errors import ValidationError
 from apps.core.redirects import safe_redirect_url
 
@@ -59,6 +60,7 @@ def signup(request):
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, f"Welcome to Flashcart, {user.get_short_name()}!")
+            guest_cart.merge_into_user_cart(request)
             return redirect(_next_url(request))
     return render(request, "accounts/signup.html", {"form": form, "next": _next_url(request)})
 
@@ -84,6 +86,7 @@ class ThrottledLoginView(LoginView):
     def form_valid(self, form):
         response = super().form_valid(form)
         messages.success(self.request, "You are logged in.")
+        guest_cart.merge_into_user_cart(self.request)
         return response
 
 

@@ -1,9 +1,11 @@
+from apps.cart import session as guest_cart
 from apps.cart.selectors import cart_item_count
 
 
 def cart(request):
-    """The cart's item count for every page's nav (0 for visitors who are not logged in)."""
+    """Units in the cart for every page's nav: the shopper's, or a visitor's session cart."""
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return {"cart_count": 0}
-    return {"cart_count": cart_item_count(user=user)}
+    if user is not None and user.is_authenticated:
+        return {"cart_count": cart_item_count(user=user)}
+    session = getattr(request, "session", None)
+    return {"cart_count": guest_cart.item_count(session) if session is not None else 0}

@@ -1,5 +1,7 @@
 """Every change to a cart. The cart is a wish list: stock is checked again, under lock, at checkout."""
 
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
@@ -123,3 +125,63 @@ def remove_cart_item(*, user, item_id: int) -> None:
 
 def clear_cart(*, user) -> None:
     CartItem.objects.filter(cart__user=user).delete()
+
+
+def check_guest_line(*, product_id: int, quantity: int) -> Product:
+    """A visitor's cart line (kept in the session) of `quantity` units in total: the rules add_to_cart applies."""
+    if is_whole_number(quantity) and quantity > settings.ORDER_MAX_LINE_QUANTITY:
+        raise ValidationError(details={"quantity": [f"At most {settings.ORDER_MAX_LINE_QUANTITY} of one product per order."]})
+    validate_quantity(quantity)
+    product = _available_product(product_id)
+    if quantity > product.stock:
+        raise _out_of_stock(product, quantity)
+    return product
+
+
+@dataclass(frozen=True)
+class MergeShortfall:
+    """A visitor's line that did not fully fit the shopper's cart: `added` of `wanted` units went in,
+    and the shopper's line now holds `in_cart` (0: the product is no longer sold)."""
+
+    product_name: str
+    wanted: int
+    added: int
+    in_cart: int
+
+
+def merge_guest_cart(*, user, quantities: dict[int, int]) -> list[MergeShortfall]:
+    """Add a visitor's cart (product id → quantity) to the shopper's cart at login or sign-up.
+
+    Each product's line ends at most at its stock and ORDER_MAX_LINE_QUANTITY; products no longer
+    sold are left out. Returns the lines that did not fully fit, for the shopper to be told.
+    """
+    wanted = {product_id: quantity for product_id, quantity in quantities.items() if is_whole_number(quantity) and quantity > 0}
+    if not wanted:
+        return []
+    products = Product.objects.in_bulk([product_id for product_id in wanted if is_whole_number(product_id)])
+
+    def attempt() -> list[MergeShortfall]:
+        shortfalls = []
+        with transaction.atomic():
+            cart = _locked_cart(user=user)
+            in_cart = {item.product_id: item for item in CartItem.objects.filter(cart=cart, product_id__in=list(wanted))}
+            for product_id, quantity in wanted.items():
+                product = products.get(product_id)
+                if product is None or not product.is_active:
+                    name = product.name if product else f"Product {product_id}"
+                    shortfalls.append(MergeShortfall(product_name=name, wanted=quantity, added=0, in_cart=0))
+                    continue
+                item = in_cart.get(product_id)
+                current = item.quantity if item else 0
+                target = max(current, min(current + quantity, max(product.stock, 0), settings.ORDER_MAX_LINE_QUANTITY))
+                if target - current < quantity:
+                    shortfalls.append(MergeShortfall(product_name=product.name, wanted=quantity, added=target - current, in_cart=target))
+                if target == current:
+                    continue
+                if item is None:
+                    CartItem.objects.create(cart=cart, product=product, quantity=target)
+                else:
+                    CartItem.objects.filter(pk=item.pk).update(quantity=target)
+        return shortfalls
+
+    return run_with_lock_retries(attempt)

@@ -1,14 +1,14 @@
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect, render
-from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from apps.cart import selectors, services
+from apps.cart import session as guest_cart
 from apps.cart.forms import AddToCartForm, QuantityForm
 from apps.core.errors import DomainError, NotFound, OutOfStock
 from apps.core.redirects import safe_redirect_url
+
+NOT_IN_CART = "This item is not in your cart."
 
 
 def _message_for(exc: DomainError) -> str:
@@ -17,70 +17,88 @@ def _message_for(exc: DomainError) -> str:
         if available:
             return f"{exc.message} You asked for {exc.details.get('requested')} in total: choose {available} or fewer."
         return f"{exc.message} Please check back later."
-    return exc.message
+    field_errors = [error for errors in (exc.details or {}).values() if isinstance(errors, list) for error in errors]
+    return " ".join(field_errors) if field_errors and exc.code == "VALIDATION_ERROR" else exc.message
 
 
-def _render_cart(request, *, bound_item_id: int | None = None, bound_form: QuantityForm | None = None, status: int = 200):
-    summary = selectors.cart_summary(user=request.user)
-    rows = []
-    for line in summary.lines:
-        if line.id == bound_item_id and bound_form is not None:
-            form = bound_form
-        else:
-            form = QuantityForm(initial={"quantity": line.quantity}, prefix=f"item-{line.id}")
-        rows.append({"line": line, "form": form})
-    return render(request, "cart/detail.html", {"summary": summary, "rows": rows}, status=status)
+def _form_errors(form) -> str:
+    return " ".join(error for errors in form.errors.values() for error in errors)
 
 
-@login_required
+@require_GET
 def cart_detail(request):
-    return _render_cart(request)
+    """The shopper's cart, or a visitor's (kept in the session until they log in or sign up)."""
+    if request.user.is_authenticated:
+        summary = selectors.cart_summary(user=request.user)
+    else:
+        summary = guest_cart.summary(request.session)
+    rows = [
+        {"line": line, "form": QuantityForm(initial={"quantity": line.quantity}, prefix=f"item-{line.id}", product=line.product)}
+        for line in summary.lines
+    ]
+    return render(request, "cart/detail.html", {"summary": summary, "rows": rows})
 
 
 @require_POST
 def cart_add(request):
     form = AddToCartForm(request.POST)
-    back = safe_redirect_url(request, request.POST.get("next"), request.META.get("HTTP_REFERER"))
-    if not request.user.is_authenticated:
-        return redirect_to_login(back or reverse("cart:detail"))
+    back = safe_redirect_url(request, request.POST.get("next"), request.META.get("HTTP_REFERER")) or "cart:detail"
     if not form.is_valid():
         errors = "; ".join(f"{field.replace('_', ' ')}: {' '.join(msgs)}" for field, msgs in form.errors.items())
         messages.error(request, f"Could not add to your cart ({errors}).")
-        return redirect(back or "cart:detail")
+        return redirect(back)
+    product_id, quantity = form.cleaned_data["product_id"], form.cleaned_data["quantity"]
     try:
-        item = services.add_to_cart(user=request.user, product_id=form.cleaned_data["product_id"], quantity=form.cleaned_data["quantity"])
+        if request.user.is_authenticated:
+            item = services.add_to_cart(user=request.user, product_id=product_id, quantity=quantity)
+        else:
+            item = guest_cart.add(request.session, product_id=product_id, quantity=quantity)
     except DomainError as exc:
         messages.error(request, _message_for(exc))
-        return redirect(back or "cart:detail")
+        return redirect(back)
     messages.success(request, f"Added to your cart: {item.product.name}, now {item.quantity} in your cart.")
-    return redirect(back or "cart:detail")
+    return redirect(back)
 
 
-@login_required
 @require_POST
 def cart_item_update(request, item_id: int):
+    """Always answers with a redirect to the cart (a reload never re-submits); 0 removes the line."""
     form = QuantityForm(request.POST, prefix=f"item-{item_id}")
     if not form.is_valid():
-        return _render_cart(request, bound_item_id=item_id, bound_form=form, status=400)
-    try:
-        item = services.update_cart_item(user=request.user, item_id=item_id, quantity=form.cleaned_data["quantity"])
-    except NotFound as exc:
-        messages.error(request, exc.message)
+        messages.error(request, _form_errors(form))
         return redirect("cart:detail")
+    quantity = form.cleaned_data["quantity"]
+    if quantity == 0:
+        return _remove(request, item_id)
+    try:
+        if request.user.is_authenticated:
+            item = services.update_cart_item(user=request.user, item_id=item_id, quantity=quantity)
+        else:
+            item = guest_cart.set_quantity(request.session, product_id=item_id, quantity=quantity)
+            if item is None:
+                raise NotFound(NOT_IN_CART)
     except DomainError as exc:
-        form.add_error("quantity", _message_for(exc))
-        return _render_cart(request, bound_item_id=item_id, bound_form=form, status=exc.status_code)
-    messages.success(request, f"{item.product.name}: quantity set to {item.quantity}.")
+        messages.error(request, _message_for(exc))
+    else:
+        messages.success(request, f"{item.product.name}: quantity set to {item.quantity}.")
     return redirect("cart:detail")
 
 
-@login_required
 @require_POST
 def cart_item_remove(request, item_id: int):
-    try:
-        services.remove_cart_item(user=request.user, item_id=item_id)
-    except NotFound as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, "Removed from your cart.")
+    return _remove(request, item_id)
+
+
+def _remove(request, item_id: int):
+    if request.user.is_authenticated:
+        try:
+            services.remove_cart_item(user=request.user, item_id=item_id)
+        except NotFound as exc:
+            messages.error(request, exc.message)
+            return redirect("cart:detail")
+    elif not guest_cart.remove(request.session, product_id=item_id):
+        messages.error(request, NOT_IN_CART)
+        return redirect("cart:detail")
+    messages.success(request, "Removed from your cart.")
     return redirect("cart:detail")
+
