@@ -121,6 +121,8 @@ class PaymentUnavailable(DomainError):
     code = "PAYMENT_UNAVAILABLE"
     default_message = "Card payments are unavailable right now; please try again shortly or pay from your wallet."
 
-    def __init__(self, message: str | None = None, *, retry_after: int):
+    DEFAULT_RETRY_AFTER = 30
+
+    def __init__(self, message: str | None = None, *, retry_after: int = DEFAULT_RETRY_AFTER, details: dict | None = None):
         self.retry_after = retry_after
-        super().__init__(message, details={"retry_after": retry_after})
+        super().__init__(message, details=details if details is not None else {"retry_after": retry_after})
