@@ -53,7 +53,20 @@ def test_charging_from_the_form(shopper_client):
     assert "Added $25.00. Your balance is $25.00." in response.content.decode()
 
 
-@pytest.mark.parametrize("typed,cents", [("0.29", 29), ("1", 100), ("  7.5 ", 750), ("10000.00", 1_000_000)])
+@pytest.mark.parametrize(
+    "typed,cents",
+    [
+        ("0.29", 29),
+        ("1", 100),
+        ("  7.5 ", 750),
+        ("10000.00", 1_000_000),
+        ("$20", 2000),
+        ("20", 2000),
+        ("1,000", 100_000),
+        ("1,000.50", 100_050),
+        ("$ 12.30", 1230),
+    ],
+)
 def test_amounts_in_major_units_become_exact_cents(shopper_client, typed, cents):
     shopper_client.post(URL, {"amount": typed, "token": "t"})
     assert WalletTransaction.objects.get().amount == cents
@@ -75,13 +88,14 @@ def test_a_double_submitted_form_charges_once(shopper_client):
 @pytest.mark.parametrize(
     "typed,message",
     [
-        ("abc", "Enter a number."),
-        ("", "This field is required."),
+        ("abc", "Enter an amount in dollars and cents, like 12.34."),
+        ("", "Enter the amount to add, like 25.00."),
         ("-5", "Enter an amount between $0.01 and $10,000.00."),
         ("0", "Enter an amount between $0.01 and $10,000.00."),
         ("10000.01", "Enter an amount between $0.01 and $10,000.00."),
-        ("1.234", "Ensure that there are no more than 2 decimal places."),
-        ("NaN", "Enter a number."),
+        ("12.345", "Enter an amount in dollars and cents, like 12.34."),
+        ("1,00", "Enter an amount in dollars and cents, like 12.34."),
+        ("NaN", "Enter an amount in dollars and cents, like 12.34."),
     ],
 )
 def test_bad_input_shows_a_message_and_keeps_what_was_typed(shopper_client, typed, message):
@@ -92,6 +106,7 @@ def test_bad_input_shows_a_message_and_keeps_what_was_typed(shopper_client, type
     assert response.status_code == 400
     html = response.content.decode()
     assert message in html
+    assert "Ensure that" not in html and "Enter a number." not in html and "This field is required." not in html
     assert f'name="amount" value="{typed}"' in html if typed else 'name="amount"' in html
     assert snapshot(shopper_client.user) == {"wallet": None, "ledger": 0, "events": 0}
     assert not IdempotencyKey.objects.exists()
