@@ -2,6 +2,7 @@
 
 import asyncio
 import email
+import logging
 import socket
 import threading
 from dataclasses import dataclass
@@ -11,7 +12,15 @@ from email.policy import default as default_policy
 import pytest
 from aiosmtpd.controller import Controller
 
+from config.celery import app as celery_app
 from tests.payments.conftest import fast_retries, simulator  # noqa: F401  (fixtures for the card flows)
+
+
+@pytest.fixture(autouse=True)
+def consumers_run_in_process(monkeypatch):
+    """Celery eager, as the embedded default and the suite's settings have it: publish()'s on-commit
+    trigger runs the e-mail consumer in this process, right after the commit."""
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", True)
 
 
 def free_port() -> int:
@@ -80,8 +89,10 @@ class SmtpServer:
 
 
 @pytest.fixture
-def smtp_server(settings):
+def smtp_server(settings, monkeypatch):
     """A running SMTP server; Django sends there (as EMAIL_URL=smtp://127.0.0.1:<port> would)."""
+    # aiosmtpd logs every connection at INFO from its own thread, also after a test's output is closed.
+    monkeypatch.setattr(logging.getLogger("mail.log"), "level", logging.WARNING)
     server = SmtpServer()
     server.start()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
