@@ -35,4 +35,6 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # An order's payment method and its Payment's method are the same choices: one schema name.
+    "ENUM_NAME_OVERRIDES": {"PaymentMethodEnum": "apps.orders.models.Order.PaymentMethod"},
 }
