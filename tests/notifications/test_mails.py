@@ -49,6 +49,7 @@ def test_a_paid_order_is_confirmed_once_with_its_number_lines_totals_and_link(sm
         assert "$25.00" in body and "$11.97" in body  # the two lines
         assert "$36.97" in body and "$5.00" in body and "$31.97" in body  # subtotal, discount, total
         assert link in body
+    assert "Discount: −$5.00" in mail.text
     assert "2 x Flash mug at $12.50: $25.00" in mail.text
     assert "3 x Green tea at $3.99: $11.97" in mail.text
     assert "Total: $31.97" in mail.text
