@@ -21,12 +21,11 @@ $(VENV)/.installed: $(PY) requirements-base.txt requirements.txt requirements-de
 
 install: $(VENV)/.installed
 
+# The shop on PORT, the PG simulator on PG_PORT (card checkout) and the periodic jobs; Ctrl-C stops them all.
+PORT ?= 8000
+PG_PORT ?= 8001
 run: $(VENV)/.installed-base
-	$(EMBEDDED) $(PY) manage.py migrate --noinput
-	$(EMBEDDED) $(PY) manage.py seed_demo
-	@trap 'kill 0' INT TERM EXIT; \
-	$(EMBEDDED) $(PY) manage.py runjobs & \
-	$(EMBEDDED) $(PY) manage.py runserver 127.0.0.1:8000
+	@$(EMBEDDED) $(PY) tools/devserver.py --port $(PORT) --pg-port $(PG_PORT)
 
 test: install
 	$(PY) -m pytest

@@ -15,4 +15,13 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 
 app = Celery("flashcart")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+
+
+@app.on_after_configure.connect
+def _in_memory_broker_when_there_is_none(sender, source, **kwargs):
+    """Eager tasks still take a producer from the pool: without a broker it is an in-memory one, so
+    nothing reaches for an AMQP server on localhost (kombu's "No hostname was supplied" warning)."""
+    if not source.broker_url:
+        source.broker_url = "memory://localhost/"
+
 app.autodiscover_tasks()

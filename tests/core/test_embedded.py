@@ -1,9 +1,15 @@
 """The embedded default (`make run`) and production settings, each in a fresh Python process."""
 
 import os
+import re
 import secrets
+import signal
+import socket
 import subprocess
 import sys
+import threading
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -75,3 +81,70 @@ def test_production_settings_refuse_to_start_without_real_services(clean_env, mi
     result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr and missing in result.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _read_until(process: subprocess.Popen, marker: str, lines: list[str], timeout: float) -> None:
+    """Collect the supervisor's output lines until `marker` appears (a reader thread, so a silent
+    process cannot block the test past its deadline)."""
+    found = threading.Event()
+
+    def read():
+        for line in process.stdout:
+            lines.append(line.rstrip("\n"))
+            if marker in line:
+                found.set()
+        found.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    assert found.wait(timeout), "\n".join(lines)
+    assert any(marker in line for line in lines), "\n".join(lines)
+
+
+def test_make_run_starts_cleanly_prints_the_logins_when_ready_and_stops_on_ctrl_c(clean_env, tmp_path):
+    """What `make run` runs: server, simulator and jobs start without a warning or an error (the
+    demo data's events reach the development receiver), the logins come after the server answers,
+    and Ctrl-C stops every process with no traceback."""
+    port, pg_port = _free_port(), _free_port()
+    env = {
+        **clean_env,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'run.sqlite3'}",
+        "MEDIA_ROOT": str(tmp_path / "media"),
+        "EMAIL_URL": f"filemail://{tmp_path / 'mail'}",
+    }
+    supervisor = subprocess.Popen(
+        # --noreload: files others are editing in this tree must not restart the server mid-test.
+        [sys.executable, "tools/devserver.py", "--port", str(port), "--pg-port", str(pg_port), "--noreload"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    lines: list[str] = []
+    try:
+        _read_until(supervisor, "Ctrl-C stops everything.", lines, timeout=180)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/livez", timeout=5) as response:
+            assert response.status == 200
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/dev/data-platform/events", timeout=5) as response:
+            assert b"wallet.charged" in response.read(), "the demo data's event reached the receiver"
+        time.sleep(6)  # one round of the 5-second jobs (relay, consumers, reconciler, expiry)
+    finally:
+        supervisor.send_signal(signal.SIGINT)  # what the terminal's Ctrl-C sends to the foreground process
+        supervisor.wait(60)
+    output = "\n".join(lines)
+
+    assert supervisor.returncode == 0, output
+    banner = output.index(f"Flashcart is running at http://127.0.0.1:{port}/")
+    assert output.index("GET /livez") < banner, "the banner waits for the server to answer"
+    assert "staff@flashcart.test / flashcart-staff-demo" in output[banner:]
+    assert "shopper@flashcart.test / flashcart-shopper-demo" in output[banner:]
+    assert lines[-1] == "Stopped."
+    for unwanted in ("Traceback", "WARNING", "ERROR", "Connection refused", "No hostname", "Segmentation fault"):
+        assert unwanted not in output, f"{unwanted!r} in:\n{output}"
+    stamped = [line.split(" ", 4)[4] for line in lines if re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ [A-Z]+ ", line)]
+    assert stamped and not set(stamped) & set(lines), "a logged line is not printed a second time by another handler"
+    for stopped in (port, pg_port):  # the server and the simulator are gone
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", stopped), timeout=2).close()

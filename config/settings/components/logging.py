@@ -20,5 +20,9 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Django's own console handler would print every django.* line a second time: the root's is the one.
+        "django": {"handlers": [], "level": "INFO"},
+    },
 }

@@ -100,7 +100,7 @@ class Command(BaseCommand):
             for job in jobs:
                 job.run()
             return
-        logger.info("runjobs: %s", ", ".join(f"{job.name} ({job.schedule!r})" for job in jobs) or "no jobs")
+        logger.debug("runjobs: %s", ", ".join(f"{job.name} ({job.schedule!r})" for job in jobs) or "no jobs")
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
         try:
