@@ -5,6 +5,7 @@ from django.contrib.auth.forms import AdminPasswordChangeForm, AdminUserCreation
 
 from apps.accounts import services
 from apps.accounts.models import User
+from apps.core.admin import moment_column
 
 
 class UserCreationAdminForm(AdminUserCreationForm):
@@ -39,10 +40,12 @@ class UserAdmin(DjangoUserAdmin):
     form = UserChangeAdminForm
     change_password_form = PasswordChangeAdminForm
     ordering = ["email"]
-    list_display = ["email", "name", "is_staff", "is_active", "date_joined", "last_login"]
+    list_display = ["email", "name", "staff", "active", "joined", "last_seen"]
     list_filter = ["is_staff", "is_superuser", "is_active"]
     search_fields = ["email", "name"]
     readonly_fields = ["last_login", "date_joined"]
+    joined = moment_column("date_joined", "Joined")
+    last_seen = moment_column("last_login", "Last login")
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Personal info", {"fields": ("name",)}),
@@ -57,3 +60,11 @@ class UserAdmin(DjangoUserAdmin):
         super().save_model(request, obj, form, change)
         if change:
             services.user_changed(user=obj)
+
+    @admin.display(description="Staff", boolean=True, ordering="is_staff")
+    def staff(self, user: User) -> bool:
+        return user.is_staff
+
+    @admin.display(description="Active", boolean=True, ordering="is_active")
+    def active(self, user: User) -> bool:
+        return user.is_active

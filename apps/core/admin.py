@@ -2,6 +2,19 @@
 
 from django.contrib import admin
 
+from apps.core.templatetags.dates import when
+
+
+def moment_column(field: str, description: str):
+    """A list column showing a date-time field in the shop's one compact format ("Nov 25, 2026, 17:20")."""
+
+    @admin.display(description=description, ordering=field)
+    def column(self, obj):
+        return when(getattr(obj, field)) or "—"
+
+    column.__name__ = f"{field}_column"
+    return column
+
 
 class ServiceSavedAdmin(admin.ModelAdmin):
     """Saves through a service: `save_form` calls it and returns the saved object to the admin."""

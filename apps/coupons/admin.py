@@ -5,7 +5,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.html import format_html
 
-from apps.core.admin import ReadOnlyAdminMixin, ServiceSavedAdmin
+from apps.core.admin import ReadOnlyAdminMixin, ServiceSavedAdmin, moment_column
 from apps.core.admin_widgets import MoneyField, MoneyInput, parse_major_units
 from apps.core.errors import ValidationError
 from apps.core.money import format_money
@@ -118,7 +118,7 @@ class CouponAdmin(ServiceSavedAdmin):
     """Campaigns. Terms are fixed once created; coupons are only ever issued through issue_coupon."""
 
     form = CouponAdminForm
-    list_display = ["name", "discount", "minimum_order", "total_quantity", "issued_quantity", "remaining", "starts_at", "ends_at"]
+    list_display = ["name", "discount", "minimum_order", "quantity", "issued", "remaining", "starts", "ends"]
     list_filter = [CampaignStateFilter, "discount_type", "starts_at", "ends_at"]
     search_fields = ["name"]
     date_hierarchy = "created_at"
@@ -153,6 +153,17 @@ class CouponAdmin(ServiceSavedAdmin):
             valid_days=data["valid_days"],
         )
 
+    starts = moment_column("starts_at", "Starts")
+    ends = moment_column("ends_at", "Ends")
+
+    @admin.display(description="Coupons", ordering="total_quantity")
+    def quantity(self, obj: Coupon) -> int:
+        return obj.total_quantity
+
+    @admin.display(description="Issued", ordering="issued_quantity")
+    def issued(self, obj: Coupon) -> int:
+        return obj.issued_quantity
+
     @admin.display(description="Discount", ordering="discount_value")
     def discount(self, obj: Coupon) -> str:
         if obj.discount_type == Coupon.DiscountType.PERCENT:
@@ -176,7 +187,9 @@ class CouponAdmin(ServiceSavedAdmin):
 class UserCouponAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Issued coupons, read-only: issuing, using and restoring go through the coupon services."""
 
-    list_display = ["id", "user", "coupon", "shown_status", "issued_at", "expires_at", "used_order"]
+    list_display = ["user", "coupon", "shown_status", "issued", "expires", "order"]
+    issued = moment_column("issued_at", "Issued")
+    expires = moment_column("expires_at", "Expires")
     list_filter = ["status", ("coupon", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["user__email", "coupon__name"]
     list_select_related = ["user", "coupon"]
@@ -185,6 +198,10 @@ class UserCouponAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return selectors.with_effective_status(super().get_queryset(request))
+
+    @admin.display(description="Order", ordering="used_order")
+    def order(self, obj: UserCoupon):
+        return obj.used_order_id and f"#{obj.used_order_id}" or "—"
 
     @admin.display(description="Status", ordering="effective_status")
     def shown_status(self, obj: UserCoupon) -> str:

@@ -5,6 +5,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from apps.core.admin import moment_column
 from apps.core.errors import DomainError
 from apps.core.money import format_money
 from apps.orders import services
@@ -62,7 +63,7 @@ def event_summary(event: OutboxEvent) -> str:
 class OrderAdmin(admin.ModelAdmin):
     """Orders are read-only here: money and status change only through the order and payment services."""
 
-    list_display = ["id", "user", "status", "payment_method", "total_display", "created_at", "paid_at"]
+    list_display = ["id", "user", "status", "method", "total_display", "created", "paid"]
     list_filter = ["status", "payment_method", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["=id", "user__email"]
     date_hierarchy = "created_at"
@@ -85,6 +86,14 @@ class OrderAdmin(admin.ModelAdmin):
 
     def has_ask_gateway_permission(self, request) -> bool:
         return request.user.has_perm(PAYMENT_CHANGE_PERMISSION)
+
+    created = moment_column("created_at", "Created")
+
+    @admin.display(description="Method", ordering="payment_method")
+    def method(self, obj: Order) -> str:
+        return obj.get_payment_method_display()
+
+    paid = moment_column("paid_at", "Paid")
 
     @admin.display(description="Subtotal")
     def subtotal_display(self, obj: Order) -> str:

@@ -10,7 +10,7 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
-from apps.core.admin import ReadOnlyAdminMixin
+from apps.core.admin import ReadOnlyAdminMixin, moment_column
 from apps.core.errors import PaymentUnavailable
 from apps.core.money import format_money
 from apps.payments import gateway, reconciliation
@@ -97,7 +97,8 @@ class PaymentInline(ReadOnlyAdminMixin, PaymentFieldsMixin, admin.StackedInline)
 class PaymentAdmin(ReadOnlyAdminMixin, PaymentFieldsMixin, admin.ModelAdmin):
     """Read-only: payments change only through the order state machine and the payment services."""
 
-    list_display = ["id", "order_link", "method", "status", "amount_display", "card", "transaction_key", "attempts", "updated_at"]
+    # Fits 1366 px beside the filters; the attempts are on the payment's page.
+    list_display = ["id", "order_link", "method", "status", "amount_display", "card", "transaction", "updated"]
     list_filter = ["status", "method"]
     search_fields = ["=order__id", "=transaction_key"]
     list_select_related = ["order"]
@@ -110,8 +111,17 @@ class PaymentAdmin(ReadOnlyAdminMixin, PaymentFieldsMixin, admin.ModelAdmin):
     ]
     readonly_fields = fields
 
+    updated = moment_column("updated_at", "Updated")
+
     def has_ask_gateway_permission(self, request) -> bool:
         return request.user.has_perm(CHANGE_PERMISSION)
+
+    @admin.display(description="Transaction", ordering="transaction_key")
+    def transaction(self, obj: Payment) -> str:
+        """The key's start; the whole key is in the tooltip, on the payment's page and searchable."""
+        if not obj.transaction_key:
+            return "—"
+        return format_html('<span title="{}">{}…</span>', obj.transaction_key, obj.transaction_key[:10])
 
     @admin.display(description="Order", ordering="order_id")
     def order_link(self, obj: Payment) -> str:

@@ -14,7 +14,7 @@ class SalesTotalsAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
 
     def __init__(self, model, admin_site):
-        self.list_display = [self.period_field, "product", "units_sold", "revenue_display", "updated_at"]
+        self.list_display = [self.period_field, "product", "units_sold", "revenue_display"]
         self.fields = [self.period_field, "product", "units_sold", "revenue_display", "updated_at"]
         self.readonly_fields = self.fields
         self.list_filter = [self.period_field, ("product", admin.RelatedOnlyFieldListFilter)]

@@ -11,7 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from apps.core.admin import ReadOnlyAdminMixin
+from apps.core.admin import ReadOnlyAdminMixin, moment_column
 from apps.core.admin_widgets import MoneyField
 from apps.core.errors import DomainError
 from apps.core.money import format_money
@@ -49,14 +49,15 @@ class LedgerInline(ReadOnlyAdminMixin, admin.TabularInline):
     def amount_display(self, obj):
         return format_money(obj.amount)
 
-    @admin.display(description="Balance after")
+    @admin.display(description="Balance")
     def balance_after_display(self, obj):
         return format_money(obj.balance_after)
 
 
 @admin.register(Wallet)
 class WalletAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("user", "balance_display", "version", "updated_at", "adjust_link")
+    list_display = ("user", "balance_display", "version", "updated", "adjust_link")
+    updated = moment_column("updated_at", "Updated")
     search_fields = ("user__email", "user__name")
     list_select_related = ("user",)
     ordering = ("-updated_at",)
@@ -105,12 +106,13 @@ class WalletAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(WalletTransaction)
 class WalletTransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("id", "created_at", "user_email", "kind", "amount_display", "balance_after_display", "order", "note")
+    list_display = ("when", "user_email", "kind", "amount_display", "balance_after_display", "order", "note")
     list_filter = ("kind", "created_at")
     search_fields = ("wallet__user__email", "note")
     list_select_related = ("wallet__user",)
     fields = ("wallet", "kind", "amount_display", "balance_after_display", "order", "note", "created_at")
     readonly_fields = fields
+    when = moment_column("created_at", "When")
 
     @admin.display(description="User", ordering="wallet__user__email")
     def user_email(self, obj):
@@ -120,6 +122,6 @@ class WalletTransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def amount_display(self, obj):
         return format_money(obj.amount)
 
-    @admin.display(description="Balance after")
+    @admin.display(description="Balance")
     def balance_after_display(self, obj):
         return format_money(obj.balance_after)

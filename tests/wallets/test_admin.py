@@ -58,7 +58,7 @@ def test_adjusting_goes_through_the_service(admin_client, wallet):
     assert (wallet.balance, wallet.version) == (3750, 2)
     txn = WalletTransaction.objects.get(kind="adjustment")
     assert (txn.amount, txn.balance_after, txn.note) == (-1250, 3750, "damaged parcel refund reversed")
-    assert LogEntry.objects.filter(object_id=str(wallet.pk), change_message__contains="-$12.50").exists()
+    assert LogEntry.objects.filter(object_id=str(wallet.pk), change_message__contains="\u2212$12.50").exists()
 
 
 @pytest.mark.parametrize(
