@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 EMBEDDED := env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL DJANGO_SETTINGS_MODULE=config.settings.local
 
-.PHONY: run test lint bench install clean
+.PHONY: run test lint bench audit install clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,16 @@ lint: install
 bench: install
 	@command -v wrk >/dev/null || apt-get install -y -qq wrk || { apt-get update -qq && apt-get install -y -qq wrk; }
 	$(PY) bench/run.py
+
+# Lighthouse (mobile) on the storefront's pages against a fresh embedded shop with demo data; fails
+# below 95 in any category. Needs Node 20+ and chromium; Lighthouse goes into tools/audit/node_modules.
+AUDIT_MODULES := tools/audit/node_modules/.package-lock.json
+$(AUDIT_MODULES): tools/audit/package.json tools/audit/package-lock.json
+	cd tools/audit && npm ci --no-audit --no-fund --silent
+
+audit: $(VENV)/.installed-base $(AUDIT_MODULES)
+	@command -v chromium >/dev/null || apt-get install -y -qq chromium || { apt-get update -qq && apt-get install -y -qq chromium; }
+	$(EMBEDDED) $(PY) tools/audit/run_audit.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache
