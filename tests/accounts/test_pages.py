@@ -121,7 +121,9 @@ def test_api_and_login_page_share_one_limit(client, api_client, user):
 
 def test_logout_is_post_only(client, user):
     client.force_login(user)
-    assert client.get("/accounts/logout/").status_code == 405
+    page = client.get("/accounts/logout/")
+    assert page.status_code == 200 and 'action="/accounts/logout/"' in page.content.decode()
+    assert "_auth_user_id" in client.session
     response = client.post("/accounts/logout/")
     assert response.status_code == 302 and response["Location"] == "/"
     assert "_auth_user_id" not in client.session
