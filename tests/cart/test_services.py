@@ -145,3 +145,25 @@ def test_concurrent_adds_never_put_more_than_the_stock_in_one_line():
     assert sum(isinstance(outcome, CartItem) for outcome in outcomes) == 3
     assert sum(isinstance(outcome, OutOfStock) for outcome in outcomes) == threads_count - 3
     assert CartItem.objects.get(cart__user=user).quantity == 9
+
+
+@pytest.mark.django_db(transaction=True)
+def test_merges_racing_adds_on_a_new_cart_never_exceed_the_stock_and_lose_no_unit():
+    """Logins in two tabs and adds from a third, on a shopper with no cart yet: one cart, one line,
+    at most the stock, and every unit reported as added is in it."""
+    user = UserFactory()
+    product = ProductFactory(stock=10)
+    merges = [lambda: services.merge_guest_cart(user=user, quantities={product.pk: 3})] * 4
+    adds = [lambda: services.add_to_cart(user=user, product_id=product.pk, quantity=2)] * 4
+
+    outcomes = race(merges + adds)
+
+    merged, added = outcomes[:4], outcomes[4:]
+    assert all(isinstance(outcome, list) for outcome in merged), merged
+    assert all(isinstance(outcome, CartItem | OutOfStock) for outcome in added), added
+    units_merged = sum(shortfalls[0].added if shortfalls else 3 for shortfalls in merged)
+    units_added = 2 * sum(isinstance(outcome, CartItem) for outcome in added)
+    assert Cart.objects.filter(user=user).count() == 1
+    assert list(CartItem.objects.filter(cart__user=user).values_list("quantity", flat=True)) == [units_merged + units_added]
+    # Twelve units are merged in all, more than the stock: some merge fills the line to the stock.
+    assert units_merged + units_added == 10
