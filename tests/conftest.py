@@ -1,4 +1,5 @@
 import pytest
+from celery import _state as celery_state
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
@@ -11,6 +12,15 @@ def _clear_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _celery_join_flag():
+    """Eager tasks run in racing threads can leave Celery's process-wide "inside a task" flag set,
+    which makes any later result.get() in the run refuse to block: every test starts without it."""
+    celery_state._set_task_join_will_block(False)
+    yield
+    celery_state._set_task_join_will_block(False)
 
 
 @pytest.fixture
