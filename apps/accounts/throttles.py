@@ -1,10 +1,11 @@
-"""Per-client rate limits on signing in and signing up, one rule each for the API and the pages.
+"""Per-client rate limits on signing in, signing up and password reset mails, one rule each for the API and the pages.
 
 Counted per client address in the cache (Redis when configured): REMOTE_ADDR, or the address
 NUM_PROXIES trusted proxies forwarded (none by default, so X-Forwarded-For is ignored). Rates are
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]: "login" (THROTTLE_LOGIN) for POST /auth/token, the
 login page and the admin's login, "signup" (THROTTLE_SIGNUP) for POST /auth/signup and the signup
-page. They slow guessing and account farming down; they are not a security boundary on their own,
+page, "password_reset" (THROTTLE_PASSWORD_RESET) for the password reset page. They slow
+guessing, account farming and mail bombing down; they are not a security boundary on their own,
 and they fail open (with a warning) when the cache is down.
 """
 
