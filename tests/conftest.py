@@ -3,6 +3,7 @@ from celery import _state as celery_state
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from config.celery import app as celery_app
 from tests.factories import UserFactory
 
 
@@ -15,12 +16,18 @@ def _clear_cache():
 
 
 @pytest.fixture(autouse=True)
-def _celery_join_flag():
+def _celery_state():
     """Eager tasks run in racing threads can leave Celery's process-wide "inside a task" flag set,
-    which makes any later result.get() in the run refuse to block: every test starts without it."""
+    which makes any later result.get() in the run refuse to block; and a test that points the app at
+    a broker of its own leaves its connection and producer pools bound to that (stopped) broker even
+    after it restores broker_url. Every test starts without either."""
     celery_state._set_task_join_will_block(False)
     yield
     celery_state._set_task_join_will_block(False)
+    if celery_app._pool is not None:
+        celery_app._pool.force_close_all()
+        celery_app._pool = None
+    celery_app.amqp._producer_pool = None
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ does. What it has handled is one unique (consumer, event) row (ConsumedEvent):
   event is handled again: at least once, never zero times.
 
 Which events of a batch are handled is checked in one query per batch. A failing event is retried
-with exponential backoff and full jitter, then parked after CONSUMER_MAX_ATTEMPTS (visible and
+with exponential backoff and jitter, then parked after CONSUMER_MAX_ATTEMPTS (visible and
 retryable in the admin); it never holds back the events after it. Runs are triggered on commit by
 publish() (apps.outbox.services) and swept by beat (the `consume_events` task). Retention of sent events waits for every
 consumer's watermark.
@@ -233,8 +233,9 @@ def _record_failure(consumer: Consumer, event: OutboxEvent, retry_of: ConsumedEv
 
 
 def _backoff(attempts: int) -> timedelta:
-    ceiling = min(settings.CONSUMER_BACKOFF_CAP_SECONDS, settings.CONSUMER_BACKOFF_BASE_SECONDS * 2 ** (attempts - 1))
-    return timedelta(seconds=random.uniform(0, ceiling))
+    """Exponential with "equal jitter": at least half the step, so a retry never falls due in the run that failed."""
+    step = min(settings.CONSUMER_BACKOFF_CAP_SECONDS, settings.CONSUMER_BACKOFF_BASE_SECONDS * 2 ** (attempts - 1))
+    return timedelta(seconds=random.uniform(step / 2, step))
 
 
 def retry_parked(*, record_ids: Iterable[int]) -> int:

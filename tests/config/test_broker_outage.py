@@ -27,9 +27,10 @@ RELAY_TASK = "apps.outbox.tasks.relay_outbox"
 
 
 def _old_sent_event(aggregate_id: str) -> OutboxEvent:
+    """An event retention may delete at once: sent long ago, of a type no internal consumer reads."""
     sent_at = timezone.now() - timedelta(days=settings.OUTBOX_RETENTION_DAYS + 1)
     return OutboxEvent.objects.create(
-        type="order.paid", aggregate_type="orders.order", aggregate_id=aggregate_id, status=OutboxEvent.Status.SENT, sent_at=sent_at
+        type="wallet.adjusted", aggregate_type="wallets.wallet", aggregate_id=aggregate_id, status=OutboxEvent.Status.SENT, sent_at=sent_at
     )
 
 
