@@ -36,7 +36,7 @@ def test_a_shopper_pays_by_card_and_sees_the_order_turn_paid(browser, live_serve
     UserFactory(email="card@example.com", password="a-long-Secret-phrase-42")
 
     browser.get(f"{live_server.url}/accounts/login/")
-    browser.find_element(By.NAME, "username" if browser.find_elements(By.NAME, "username") else "email").send_keys("card@example.com")
+    browser.find_element(By.NAME, "username").send_keys("card@example.com")  # the e-mail address (Django's AuthenticationForm)
     browser.find_element(By.NAME, "password").send_keys("a-long-Secret-phrase-42")
     _submit(browser, "Log in")
 
