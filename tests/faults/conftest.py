@@ -46,12 +46,14 @@ class Nodes:
         self.log_dir = log_dir
         self.started: list[Node] = []
 
-    def start(self, env: dict[str, str], *, servers: int = 1, workers: int = 1, beat: bool = True, web_workers: int = 3) -> tuple[list[Server], list[Worker]]:
+    def start(
+        self, env: dict[str, str], *, servers: int = 1, workers: int = 1, beat: bool = True, web_workers: int = 3, supervised: bool = False
+    ) -> tuple[list[Server], list[Worker]]:
         new: list[Node] = []
         index = len(self.started)
         web = [Server(f"web{index + i}", env=env, log_dir=self.log_dir, workers=web_workers) for i in range(servers)]
         new += web
-        celery = [Worker(f"worker{index + i}", env=env, log_dir=self.log_dir) for i in range(workers)]
+        celery = [Worker(f"worker{index + i}", env=env, log_dir=self.log_dir, supervised=supervised) for i in range(workers)]
         new += celery
         if beat:
             new.append(Beat(f"beat{index}", env=env, log_dir=self.log_dir))

@@ -138,11 +138,13 @@ class Server(Node):
 
 
 class Worker(Node):
-    def __init__(self, name: str, *, env: dict[str, str], log_dir: Path):
+    def __init__(self, name: str, *, env: dict[str, str], log_dir: Path, supervised: bool = False):
         command = [
             str(BIN / "celery"), "-A", "config", "worker", "--pool", "solo", "--hostname", f"{name}@%h",
             "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
         ]  # fmt: skip
+        if supervised:  # as docker compose runs it: tools/supervise.py starts it again if it dies
+            command = [sys.executable, str(ROOT / "tools" / "supervise.py"), *command]
         super().__init__(name, command, env=env, log_dir=log_dir)
 
     def wait_ready(self, deadline: float) -> None:
