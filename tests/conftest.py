@@ -24,9 +24,8 @@ def _celery_state():
     celery_state._set_task_join_will_block(False)
     yield
     celery_state._set_task_join_will_block(False)
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
-        celery_app._pool = None
+    # Dropped, not closed: kombu keeps one pool per broker URL and would hand a closed one back.
+    celery_app._pool = None
     celery_app.amqp._producer_pool = None
 
 
