@@ -48,7 +48,10 @@ class CheckoutForm(forms.Form):
         return self.cleaned_data["payment_method"] or Order.PaymentMethod.WALLET
 
     def selected_discount(self) -> int:
-        if not self.is_bound or not self.is_valid():
+        """The discount of the chosen coupon: the submitted one, else the one preselected (the best)."""
+        if not self.is_bound:
+            return self.discounts.get(self.initial.get("user_coupon"), 0)
+        if not self.is_valid():
             return 0
         return self.discounts.get(self.cleaned_data["user_coupon"], 0)
 

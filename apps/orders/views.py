@@ -150,8 +150,15 @@ def checkout(request):
         return redirect("cart:detail")
     coupons = applicable_coupons(user=request.user, subtotal=summary.subtotal)
     if request.method == "GET":
-        wallet_short = wallet_balance(user=request.user) < summary.subtotal
-        initial = {"token": uuid.uuid4().hex, "payment_method": Order.PaymentMethod.CARD if wallet_short else Order.PaymentMethod.WALLET}
+        # The shopper's best coupon is chosen for them (applicable_coupons lists the biggest discount
+        # first), and the wallet is judged against the total after it.
+        best_coupon, best_discount = coupons[0] if coupons else (None, 0)
+        wallet_short = wallet_balance(user=request.user) < summary.subtotal - best_discount
+        initial = {
+            "token": uuid.uuid4().hex,
+            "user_coupon": best_coupon.pk if best_coupon else None,
+            "payment_method": Order.PaymentMethod.CARD if wallet_short else Order.PaymentMethod.WALLET,
+        }
         form = CheckoutForm(initial=initial, coupons=coupons)
         return _render_checkout(request, summary=summary, coupons=coupons, form=form)
     form = CheckoutForm(request.POST, coupons=coupons)

@@ -248,3 +248,20 @@ def test_try_again_on_someone_elses_order_is_404(shopper_client):
     before = world()
     assert shopper_client.post(f"/orders/{order.pk}/try-again/").status_code == 404
     assert world() == before
+
+
+@pytest.mark.django_db
+def test_checkout_preselects_the_best_coupon_and_judges_the_wallet_after_it(shopper_client):
+    product = ProductFactory(price=5_000, stock=5)
+    add_to_cart(user=shopper_client.user, product_id=product.pk, quantity=1)
+    small = UserCouponFactory(user=shopper_client.user, coupon=CouponFactory(discount_type="fixed", discount_value=500))
+    best = UserCouponFactory(user=shopper_client.user, coupon=CouponFactory(discount_type="fixed", discount_value=1_500))
+    fund(shopper_client.user, 4_000)  # short of the subtotal, enough once the best coupon is counted
+
+    page = shopper_client.get("/checkout/").content.decode()
+
+    checked = re.findall(r'<input[^>]*name="user_coupon"[^>]*>', page)
+    assert [tag for tag in checked if "checked" in tag] == [tag for tag in checked if f'value="{best.pk}"' in tag]
+    assert not [tag for tag in checked if f'value="{small.pk}"' in tag and "checked" in tag]
+    assert "$35.00" in page  # 50.00 - 15.00, before any "Update totals"
+    assert re.search(r'id="pay-wallet"[^>]*checked', page)
