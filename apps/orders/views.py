@@ -126,9 +126,14 @@ def _render_checkout(request, *, summary, coupons, form, status: int = 200):
     discount = form.selected_discount()
     total = summary.subtotal - discount
     balance = wallet_balance(user=request.user)
+    coupon_choices = []
+    for radio in form["user_coupon"]:
+        choice_discount = form.discounts.get(int(radio.data["value"]), 0) if radio.data["value"] not in ("", None) else 0
+        coupon_choices.append((radio, choice_discount, summary.subtotal - choice_discount))
     context = {
         "summary": summary,
         "form": form,
+        "coupon_choices": coupon_choices,
         "has_coupons": bool(coupons),
         "discount": discount,
         "total": total,

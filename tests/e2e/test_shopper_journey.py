@@ -71,9 +71,13 @@ def test_shopper_journey_from_signup_to_refund(browser, live_server):
     browser.get(f"{live_server.url}/cart/")
     assert "Trailblazer Running Shoes" in _page_text(browser)
     _follow(browser, By.LINK_TEXT, "Checkout")
-    browser.find_element(By.CSS_SELECTOR, "input[name='user_coupon'][value]:not([value=''])").click()
-    _submit(browser, "Update totals")
+    coupon = browser.find_element(By.CSS_SELECTOR, "input[name='user_coupon'][value]:not([value=''])")
+    assert coupon.is_selected()  # the best coupon is chosen already, and the total counts it
     assert "$40.00" in _page_text(browser)
+    browser.find_element(By.CSS_SELECTOR, "input[name='user_coupon'][value='']").click()  # no coupon: the script updates the totals
+    WebDriverWait(browser, 5).until(lambda b: "Pay $50.00" in _page_text(b))
+    coupon.click()
+    WebDriverWait(browser, 5).until(lambda b: "Pay $40.00" in _page_text(b))
     _submit(browser, "Pay $40.00")
 
     order = Order.objects.get(user__email="ada@example.com")
