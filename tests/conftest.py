@@ -20,13 +20,16 @@ def _celery_state():
     """Eager tasks run in racing threads can leave Celery's process-wide "inside a task" flag set,
     which makes any later result.get() in the run refuse to block; and a test that points the app at
     a broker of its own leaves its connection and producer pools bound to that (stopped) broker even
-    after it restores broker_url. Every test starts without either."""
+    after it restores broker_url, or makes its own Celery() the current app. Every test starts
+    with the project's app, clean."""
     celery_state._set_task_join_will_block(False)
     yield
     celery_state._set_task_join_will_block(False)
     # Dropped, not closed: kombu keeps one pool per broker URL and would hand a closed one back.
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
+    # A throwaway Celery() made by a test becomes the current app, which shared tasks then use.
+    celery_app.set_current()
 
 
 @pytest.fixture

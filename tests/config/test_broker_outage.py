@@ -45,7 +45,7 @@ def _wait_until(predicate, *, seconds: float) -> bool:
 
 def _send(broker_url: str, task_name: str) -> None:
     """Queue a task by name from a fresh client, as a web process does after the broker is back."""
-    client = Celery(broker=broker_url)
+    client = Celery(broker=broker_url, set_as_current=False)
     try:
         client.send_task(task_name)
     finally:

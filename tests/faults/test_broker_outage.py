@@ -61,7 +61,7 @@ def test_broker_dropped_under_a_live_worker(nodes, redis_server, broker, data_pl
 
     def hold_a_scheduled_task() -> None:
         """A task due later (a retry's countdown): the worker holds it, unacknowledged, until it is due."""
-        scheduled = Celery(broker=broker.url).send_task("apps.outbox.tasks.relay_outbox", countdown=60).id
+        scheduled = Celery(broker=broker.url, set_as_current=False).send_task("apps.outbox.tasks.relay_outbox", countdown=60).id
         assert wait_until(lambda: f"[{scheduled}] received" in worker.log(), timeout=10, interval=0.02), nodes.logs()
 
     def outage(during: int) -> float:
